@@ -1,0 +1,1 @@
+"""Analyses: cohort data in, plain result objects with unrounded numbers out."""

@@ -1,0 +1,250 @@
+"""Cox models for a study: ``Cohort`` + endpoint -> univariable and multivariable results (JSON-ready).
+
+Builds design matrices (dummy coding against each categorical reference level;
+continuous covariates per ``per`` units), fits with ``coxph.fit_cox`` (complete
+cases per model, counted), and tests proportional hazards with ``coxph.cox_zph``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..data.cohort import Cohort, EndpointData
+from ..spec.model import Study
+from .coxph import CoxFit, cox_zph, fit_cox
+
+PH_METHOD = (
+    "Grambsch-Therneau test on scaled Schoenfeld residuals with Kaplan-Meier-transformed time "
+    "(as R survival::cox.zph, version 3)"
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    variable: str
+    label: str
+    level: str | None
+    level_label: str | None
+    reference: str | None
+    reference_label: str | None
+
+
+@dataclass(frozen=True)
+class Design:
+    X: np.ndarray
+    columns: list[Column]
+    terms: list[list[int]]  # column indices per term (a factor's dummies form one term)
+    term_names: list[str]
+    complete: np.ndarray  # boolean mask of rows used
+
+
+def term_info(
+    study: Study, cohort: Cohort, term: str
+) -> tuple[str, str, pd.Series, list[str] | None, dict[str, str], float]:
+    """(variable id, label, values, levels or None, level labels, per) for 'group' or a covariate id."""
+    if term == "group":
+        return (
+            "group",
+            study.group.label,
+            cohort.frame["group"],
+            cohort.group_levels,
+            study.group.labels,
+            1.0,
+        )
+    cov = study.covariates[term]
+    levels = cohort.covariate_levels.get(term) if cov.type == "categorical" else None
+    label = cov.label or term
+    if cov.type == "continuous" and cov.per != 1:
+        label = f"{label} (per {cov.per:g}{' ' + cov.unit if cov.unit else ' units'})"
+    return (term, label, cohort.frame[term], levels, cov.labels, cov.per)
+
+
+def build_design(study: Study, cohort: Cohort, terms: list[str]) -> Design:
+    """Design matrix over complete cases of the given terms."""
+    values = {t: term_info(study, cohort, t) for t in terms}
+    complete = np.ones(cohort.n, dtype=bool)
+    for _, _, col, _, _, _ in values.values():
+        complete &= col.notna().to_numpy()
+    blocks: list[np.ndarray] = []
+    columns: list[Column] = []
+    groups: list[list[int]] = []
+    for t in terms:
+        var, label, col, levels, labels, per = values[t]
+        sub = col[complete]
+        idx: list[int] = []
+        if levels is None:
+            blocks.append((sub.to_numpy(dtype=float) / per)[:, None])
+            idx.append(len(columns))
+            columns.append(Column(var, label, None, None, None, None))
+        else:
+            ref = levels[0]
+            for lvl in levels[1:]:
+                blocks.append((sub.astype(object) == lvl).to_numpy(dtype=float)[:, None])
+                idx.append(len(columns))
+                columns.append(
+                    Column(var, label, lvl, labels.get(lvl, lvl), ref, labels.get(ref, ref))
+                )
+        groups.append(idx)
+    X = np.hstack(blocks) if blocks else np.empty((int(complete.sum()), 0))
+    return Design(X=X, columns=columns, terms=groups, term_names=terms, complete=complete)
+
+
+def _z(conf_level: float) -> float:
+    return float(stats.norm.ppf(0.5 + conf_level / 2))
+
+
+def _term_rows(fit: CoxFit, design: Design, conf_level: float) -> list[dict[str, Any]]:
+    z = _z(conf_level)
+    rows = []
+    for j, col in enumerate(design.columns):
+        reason = fit.not_estimable.get(j)
+        coef, se = float(fit.coef[j]), float(fit.se[j])
+        ok = reason is None and math.isfinite(coef) and math.isfinite(se)
+        rows.append(
+            {
+                "variable": col.variable,
+                "label": col.label,
+                "level": col.level,
+                "level_label": col.level_label,
+                "reference": col.reference,
+                "reference_label": col.reference_label,
+                "coef": coef if ok else None,
+                "se": se if ok else None,
+                "hr": math.exp(coef) if ok else None,
+                "ci": [math.exp(coef - z * se), math.exp(coef + z * se)] if ok else [None, None],
+                "p": float(fit.p[j]) if ok else None,
+                "not_estimable": reason,
+            }
+        )
+    return rows
+
+
+def _test(t: tuple[float, float, float]) -> dict[str, float]:
+    return {"statistic": float(t[0]), "df": int(t[1]), "p": float(t[2])}
+
+
+def fit_model(
+    study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], conf_level: float
+) -> dict[str, Any]:
+    """Fit one Cox model on complete cases; JSON-ready result including the PH test."""
+    design = build_design(study, cohort, terms)
+    time, event = ep.time[design.complete], ep.event[design.complete]
+    n_events = int(event.sum())
+    base: dict[str, Any] = {
+        "terms_requested": terms,
+        "n": int(design.complete.sum()),
+        "events": n_events,
+        "n_excluded_missing": int((~design.complete).sum()),
+        "parameters": int(design.X.shape[1]),
+        "events_per_parameter": (n_events / design.X.shape[1]) if design.X.shape[1] else None,
+    }
+    if n_events == 0:
+        rows = [
+            {
+                "variable": c.variable,
+                "label": c.label,
+                "level": c.level,
+                "level_label": c.level_label,
+                "reference": c.reference,
+                "reference_label": c.reference_label,
+                "coef": None,
+                "se": None,
+                "hr": None,
+                "ci": [None, None],
+                "p": None,
+                "not_estimable": "no events",
+            }
+            for c in design.columns
+        ]
+        return {
+            **base,
+            "terms": rows,
+            "converged": False,
+            "concordance": None,
+            "concordance_se": None,
+            "lr_test": None,
+            "wald_test": None,
+            "score_test": None,
+            "ph_test": None,
+        }
+    fit = fit_cox(time, event, design.X, ties=study.analysis.cox.ties)
+    result = {
+        **base,
+        "terms": _term_rows(fit, design, conf_level),
+        "converged": bool(fit.converged),
+        "iterations": int(fit.iterations),
+        "loglik": [float(fit.loglik0), float(fit.loglik)],
+        "concordance": float(fit.concordance),
+        "concordance_se": float(fit.concordance_se),
+        "lr_test": _test(fit.lr_test),
+        "wald_test": _test(fit.wald_test),
+        "score_test": _test(fit.score_test),
+    }
+    result["ph_test"] = _ph_test(fit, design, time, event)
+    return result
+
+
+def _ph_test(
+    fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray
+) -> dict[str, Any] | None:
+    estimable = [j for j in range(design.X.shape[1]) if j not in fit.not_estimable]
+    if not estimable or int(event.sum()) < 2:
+        return None
+    terms = [[j for j in idx if j in estimable] for idx in design.terms]
+    keep = [(name, idx) for name, idx in zip(design.term_names, terms, strict=True) if idx]
+    try:
+        zph = cox_zph(fit, time, event, design.X, transform="km", terms=[idx for _, idx in keep])
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        return {"method": PH_METHOD, "global_p": None, "terms": [], "not_estimable": str(exc)}
+    rows = [
+        {"variable": name, "statistic": float(chi), "df": int(df), "p": float(p)}
+        for (name, _), (chi, df, p) in zip(keep, zph.terms, strict=True)
+    ]
+    g = zph.global_
+    return {
+        "method": PH_METHOD,
+        "transform": "km",
+        "global_statistic": float(g[0]),
+        "global_df": int(g[1]),
+        "global_p": float(g[2]),
+        "terms": rows,
+    }
+
+
+def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
+    """Univariable models (group and each covariate) and the spec's multivariable model."""
+    ep = cohort.endpoints[eid]
+    conf = study.analysis.km.conf_level
+    uni: list[dict[str, Any]] = []
+    uni_models: dict[str, Any] = {}
+    for term in ["group", *study.covariates]:
+        model = fit_model(study, cohort, ep, [term], conf)
+        uni_models[term] = model
+        for row in model["terms"]:
+            uni.append(
+                {
+                    **row,
+                    "n": model["n"],
+                    "events": model["events"],
+                    "lr_p": model["lr_test"]["p"] if model["lr_test"] else None,
+                }
+            )
+    multi = None
+    if study.analysis.cox.multivariable:
+        multi = fit_model(study, cohort, ep, list(study.analysis.cox.multivariable), conf)
+    return {
+        "ties": study.analysis.cox.ties,
+        "conf_level": conf,
+        "univariable": uni,
+        "univariable_models": {
+            k: {kk: v[kk] for kk in ("n", "events", "lr_test", "ph_test", "converged")}
+            for k, v in uni_models.items()
+        },
+        "multivariable": multi,
+    }

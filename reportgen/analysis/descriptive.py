@@ -1,0 +1,187 @@
+"""Baseline characteristics (Table 1): ``Cohort`` -> a JSON-ready summary per covariate and group.
+
+Categorical: counts per level and group, percentages of the non-missing, missing
+counts; Pearson's chi-squared test (no continuity correction) when every expected
+count is at least 5, otherwise Fisher's exact test (as gtsummary does). Continuous:
+median, quartiles (R's default type-7 definition), mean, SD, range; Wilcoxon
+rank-sum (Mann-Whitney) test for two groups, Kruskal-Wallis for more.
+Standardised mean differences (SMD) for two groups: Cohen's d with pooled SD for
+continuous; for categorical the multi-level SMD of Yang and Dalton (2012).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..data.cohort import Cohort
+from ..spec.model import Study
+
+
+def _test_categorical(table: np.ndarray) -> dict[str, Any]:
+    table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        return {
+            "method": None,
+            "statistic": None,
+            "df": None,
+            "p": None,
+            "reason": "fewer than two levels with data",
+        }
+    chi2, p, df, expected = stats.chi2_contingency(table, correction=False)
+    if (expected >= 5).all():
+        return {
+            "method": "Pearson's chi-squared test",
+            "statistic": float(chi2),
+            "df": int(df),
+            "p": float(p),
+        }
+    res = (
+        stats.fisher_exact(table)
+        if table.shape == (2, 2)
+        else stats.fisher_exact(table, method=None)
+    )
+    return {"method": "Fisher's exact test", "statistic": None, "df": None, "p": float(res.pvalue)}
+
+
+def _test_continuous(samples: list[np.ndarray]) -> dict[str, Any]:
+    samples = [s for s in samples if len(s)]
+    if len(samples) < 2 or np.ptp(np.concatenate(samples)) == 0:
+        return {
+            "method": None,
+            "statistic": None,
+            "df": None,
+            "p": None,
+            "reason": "fewer than two groups with data, or no variation",
+        }
+    if len(samples) == 2:
+        res = stats.mannwhitneyu(
+            samples[0], samples[1], alternative="two-sided", method="auto", use_continuity=True
+        )
+        return {
+            "method": "Wilcoxon rank-sum test",
+            "statistic": float(res.statistic),
+            "df": None,
+            "p": float(res.pvalue),
+        }
+    res = stats.kruskal(*samples)
+    return {
+        "method": "Kruskal-Wallis test",
+        "statistic": float(res.statistic),
+        "df": len(samples) - 1,
+        "p": float(res.pvalue),
+    }
+
+
+def _smd_continuous(a: np.ndarray, b: np.ndarray) -> float | None:
+    if len(a) < 2 or len(b) < 2:
+        return None
+    pooled = math.sqrt((np.var(a, ddof=1) + np.var(b, ddof=1)) / 2)
+    return None if pooled == 0 else float(abs(np.mean(a) - np.mean(b)) / pooled)
+
+
+def _smd_categorical(pa: np.ndarray, pb: np.ndarray) -> float | None:
+    """Yang & Dalton multi-level SMD from two vectors of level proportions."""
+    t, c = pa[1:], pb[1:]
+    k = len(t)
+    if k == 0:
+        return None
+    s = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                s[i, j] = (t[i] * (1 - t[i]) + c[i] * (1 - c[i])) / 2
+            else:
+                s[i, j] = (-t[i] * t[j] - c[i] * c[j]) / 2
+    diff = t - c
+    try:
+        value = float(diff @ np.linalg.pinv(s) @ diff)
+    except np.linalg.LinAlgError:
+        return None
+    return math.sqrt(max(value, 0.0))
+
+
+def _continuous_summary(x: np.ndarray) -> dict[str, Any]:
+    if len(x) == 0:
+        return {
+            "n": 0,
+            "median": None,
+            "q1": None,
+            "q3": None,
+            "mean": None,
+            "sd": None,
+            "min": None,
+            "max": None,
+        }
+    q1, med, q3 = np.quantile(x, [0.25, 0.5, 0.75])
+    return {
+        "n": int(len(x)),
+        "median": float(med),
+        "q1": float(q1),
+        "q3": float(q3),
+        "mean": float(np.mean(x)),
+        "sd": float(np.std(x, ddof=1)) if len(x) > 1 else None,
+        "min": float(np.min(x)),
+        "max": float(np.max(x)),
+    }
+
+
+def table1(study: Study, cohort: Cohort) -> dict[str, Any]:
+    """Summaries of every covariate by group, with tests and SMDs."""
+    frame = cohort.frame
+    groups = cohort.group_levels
+    gcol = frame["group"]
+    out_vars: list[dict[str, Any]] = []
+    for cid, cov in study.covariates.items():
+        col = frame[cid]
+        missing = {g: int(col[gcol == g].isna().sum()) for g in groups}
+        entry: dict[str, Any] = {
+            "variable": cid,
+            "label": cov.label or cid,
+            "type": cov.type,
+            "unit": cov.unit,
+            "missing": missing,
+            "missing_total": int(col.isna().sum()),
+        }
+        if cov.type == "categorical":
+            levels = cohort.covariate_levels[cid]
+            counts = pd.crosstab(col, gcol, dropna=True).reindex(
+                index=levels, columns=groups, fill_value=0
+            )
+            table = counts.to_numpy(dtype=int)
+            denom = {g: int(counts[g].sum()) for g in groups}
+            entry["denominator"] = denom
+            entry["levels"] = [
+                {
+                    "level": lvl,
+                    "label": cov.labels.get(lvl, lvl),
+                    "counts": {g: int(counts.loc[lvl, g]) for g in groups},
+                    "total": int(counts.loc[lvl].sum()),
+                }
+                for lvl in levels
+            ]
+            entry["test"] = _test_categorical(table)
+            entry["smd"] = None
+            if len(groups) == 2 and all(denom[g] > 0 for g in groups):
+                props = [counts[g].to_numpy(dtype=float) / denom[g] for g in groups]
+                entry["smd"] = _smd_categorical(props[0], props[1])
+        else:
+            samples = [col[gcol == g].dropna().to_numpy(dtype=float) for g in groups]
+            entry["summary"] = {
+                g: _continuous_summary(s) for g, s in zip(groups, samples, strict=True)
+            }
+            entry["overall"] = _continuous_summary(col.dropna().to_numpy(dtype=float))
+            entry["test"] = _test_continuous(samples)
+            entry["smd"] = _smd_continuous(samples[0], samples[1]) if len(groups) == 2 else None
+        out_vars.append(entry)
+    return {
+        "groups": groups,
+        "n": {g: int((gcol == g).sum()) for g in groups},
+        "n_total": int(len(frame)),
+        "quantile_type": 7,
+        "variables": out_vars,
+    }

@@ -1,0 +1,144 @@
+"""Command line: ``reportgen render | validate | init | schema``.
+
+Exit codes: 0 success; 2 a problem with the user's spec or data (a message naming
+the file, key or column, row, and what to do; never a traceback); 1 an internal
+error (a short message and the path of a log file holding the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError, fail
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code 2 matches ours; keep its message
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="reportgen", description="Survival-analysis study reports (HTML, PDF) from one YAML spec.")
+    p.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    r = sub.add_parser("render", help="analyse the data and write the report",
+                       description="Analyse the data and write report.html, report.pdf, results.json, "
+                       "figures/ and tables/ into the output folder.")
+    r.add_argument("spec", type=Path, help="study specification (YAML)")
+    r.add_argument("--out", type=Path, default=None, help="output folder (default: build/<spec file stem>/)")
+    r.add_argument("--format", default="html,pdf", help="comma-separated formats: html,pdf (default: both)")
+    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    v = sub.add_parser("validate", help="check the spec and the data without rendering",
+                       description="Check the spec and the data; report every problem found.")
+    v.add_argument("spec", type=Path, help="study specification (YAML)")
+    v.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    i = sub.add_parser("init", help="write a commented starter spec into a folder",
+                       description="Write DIR/study.yaml, a commented starter specification to edit.")
+    i.add_argument("dir", type=Path, help="folder to create or use")
+    i.add_argument("--force", action="store_true", help="overwrite an existing study.yaml")
+
+    sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)",
+                   description="Print the JSON Schema of the study specification.")
+    return p
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+
+    def say(message: str) -> None:
+        if not quiet and sys.stderr.isatty():
+            print(f"[{time.perf_counter() - start:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from .build import build
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    result = build(args.spec, args.out, formats, progress=_progress(args.quiet))
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.quiet:
+        print(f"Report written to {result.out_dir}")
+        for f in result.files:
+            if f.parent == result.out_dir:
+                print(f"  {f.name}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .build import validate
+
+    study, cohort = validate(args.spec)
+    if not args.quiet:
+        groups = cohort.frame["group"].value_counts().reindex(cohort.group_levels)
+        print(f"{args.spec}: OK. {cohort.n} patients included "
+              f"({', '.join(f'{study.group_label(g)}: {int(n)}' for g, n in groups.items())}); "
+              f"{len(study.endpoints)} endpoint(s), {len(study.covariates)} covariate(s).")
+    return EXIT_OK
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .resources import asset_dir
+
+    target = args.dir / "study.yaml"
+    if target.exists() and not args.force:
+        raise fail("study.yaml already exists", where=str(target), hint="use --force to overwrite it")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    target.write_text((asset_dir("templates") / "starter" / "study.yaml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    print(f"Wrote {target}. Edit it, then run: reportgen validate {target}")
+    return EXIT_OK
+
+
+def _cmd_schema(_: argparse.Namespace) -> int:
+    from .spec import json_schema
+
+    print(json_schema())
+    return EXIT_OK
+
+
+def _internal_error(exc: BaseException) -> int:
+    log = Path(tempfile.gettempdir()) / "reportgen-error.log"
+    log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    print(f"reportgen: internal error: {type(exc).__name__}: {exc}\n"
+          f"This is a bug in reportgen, not in your input. The full traceback is in {log}; "
+          "please include it when you report the problem.", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER
+    commands = {"render": _cmd_render, "validate": _cmd_validate, "init": _cmd_init, "schema": _cmd_schema}
+    try:
+        return commands[args.command](args)
+    except UserError as exc:
+        print(f"reportgen: {exc.render()}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("reportgen: interrupted; no output was changed.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
+        return _internal_error(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

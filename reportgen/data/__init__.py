@@ -1,0 +1,1 @@
+"""Data stage: files -> raw frames -> validated ``Cohort`` with its participant flow."""

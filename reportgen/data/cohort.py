@@ -1,0 +1,332 @@
+"""Cohort building: ``Study`` + raw data -> a validated ``Cohort`` (typed columns, derived times, flow).
+
+Order: read the file, apply the eligibility steps (participant flow), then type and
+check every column the spec uses on the included rows. All problems are collected
+and raised together; rows are reported as spreadsheet rows (header = row 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import Problems, did_you_mean, fail, rows_of
+from ..spec.model import DAYS_PER_UNIT, Covariate, Endpoint, Study
+from .readers import RawData, read_table
+
+
+@dataclass(frozen=True)
+class EndpointData:
+    """Follow-up time (in the endpoint's unit) and event indicator (1 event, 0 censored)."""
+
+    time: np.ndarray
+    event: np.ndarray
+    derived_from_dates: bool
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """The analysis population: one row per included patient, columns typed for analysis.
+
+    ``frame`` holds ``group`` (categorical, reference level first) and one column per
+    covariate id (categorical with the reference first, or float). Levels are strings.
+    """
+
+    frame: pd.DataFrame
+    group_levels: list[str]
+    endpoints: dict[str, EndpointData]
+    flow: list[dict[str, Any]]
+    source: dict[str, Any]
+    covariate_levels: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+
+def level_str(value: Any) -> str:
+    """The canonical text of a level: 1, 1.0 and '1' are all '1'."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if np.isfinite(number) and number.is_integer() and text.lstrip("+-").replace(".", "", 1).isdigit():
+        return str(int(number))
+    return text
+
+
+def _levels_series(series: pd.Series) -> pd.Series:
+    """Canonical level strings, with missing values kept as NA."""
+    return series.map(lambda v: pd.NA if pd.isna(v) else level_str(v)).astype("string")
+
+
+def _show(values: pd.Series, n: int = 3) -> str:
+    return ", ".join(repr(v) for v in values.head(n).tolist())
+
+
+class _Builder:
+    def __init__(self, study: Study, raw: RawData, frame: pd.DataFrame) -> None:
+        self.study = study
+        self.where = str(raw.path)
+        self.frame = frame
+        self.problems = Problems()
+        self.columns = list(raw.frame.columns)
+
+    def column(self, name: str, key: str) -> pd.Series | None:
+        if name in self.frame.columns:
+            return self.frame[name]
+        guess = did_you_mean(name, self.columns)
+        hint = f"did you mean '{guess}'?" if guess else f"columns in the file: {', '.join(self.columns[:30])}"
+        self.problems.add(f"column '{name}' (from {key}) is not in the data", where=self.where, key=name, hint=hint)
+        return None
+
+    def bad_rows(self, mask: pd.Series, message: str, column: str, hint: str, values: pd.Series | None = None) -> None:
+        if not mask.any():
+            return
+        idx = mask[mask].index
+        text = message
+        if values is not None:
+            text += f"; first values: {_show(values.loc[idx])}"
+        self.problems.add(text, where=self.where, key=column, rows=rows_of(idx), hint=hint)
+
+    def numeric(self, name: str, key: str) -> pd.Series | None:
+        col = self.column(name, key)
+        if col is None:
+            return None
+        values = pd.to_numeric(col, errors="coerce")
+        self.bad_rows(values.isna() & col.notna(), "values are not numbers", name,
+                      "use plain numbers with '.' as the decimal mark; leave missing values empty", col)
+        return values.astype(float)
+
+    def dates(self, name: str, key: str) -> pd.Series | None:
+        col = self.column(name, key)
+        if col is None:
+            return None
+        if pd.api.types.is_datetime64_any_dtype(col):
+            return col
+        parsed = pd.to_datetime(col, format="ISO8601", errors="coerce")
+        self.bad_rows(parsed.isna() & col.notna(), "values are not dates", name,
+                      "write dates as YYYY-MM-DD (ISO 8601)", col)
+        return parsed
+
+    # -- parts ---------------------------------------------------------------
+
+    def ids(self) -> None:
+        name = self.study.data.id
+        if name is None:
+            return
+        col = self.column(name, "data.id")
+        if col is None:
+            return
+        self.bad_rows(col.isna(), "patient identifier is missing", name, "give every row an identifier")
+        dup = col.notna() & col.duplicated(keep=False)
+        if dup.any():
+            self.problems.add(f"{int(col[dup].nunique())} identifier(s) occur more than once",
+                              where=self.where, key=name, rows=rows_of(dup[dup].index),
+                              hint="each patient must have exactly one row")
+
+    def group(self) -> tuple[pd.Series | None, list[str]]:
+        spec = self.study.group
+        col = self.column(spec.column, "group.column")
+        if col is None:
+            return None, []
+        levels_data = _levels_series(col)
+        self.bad_rows(levels_data.isna(), "group is missing", spec.column,
+                      "every included patient needs a group; exclude them with a selection step if intended")
+        present = sorted(levels_data.dropna().unique().tolist(), key=_sort_key)
+        order = present
+        if spec.levels is not None:
+            order = [level_str(v) for v in spec.levels]
+            for lvl in order:
+                if lvl not in present:
+                    self.problems.add(f"level '{lvl}' (from group.levels) is not in the data", where=self.where,
+                                      key=spec.column, hint=f"levels in the data: {', '.join(present)}")
+            for lvl in present:
+                if lvl not in order:
+                    self.problems.add(f"data level '{lvl}' is missing from group.levels", where=self.where,
+                                      key=spec.column, hint="list every level, or remove group.levels")
+        if spec.reference is not None:
+            ref = level_str(spec.reference)
+            if ref not in present:
+                guess = did_you_mean(ref, present)
+                self.problems.add(f"reference level '{ref}' (from group.reference) is not in the data",
+                                  where=self.where, key=spec.column,
+                                  hint=(f"did you mean '{guess}'? " if guess else "")
+                                  + f"levels in the data: {', '.join(present)}")
+            else:
+                order = [ref, *[lvl for lvl in order if lvl != ref]]
+        for lvl in spec.labels:
+            if lvl not in present:
+                self.problems.add(f"group.labels names level '{lvl}', which is not in the data",
+                                  where=self.where, key=spec.column, hint=f"levels in the data: {', '.join(present)}")
+        if len(present) < 2 and levels_data.notna().any():
+            self.problems.add(f"only one group ('{present[0]}') among the included patients; a comparison needs two",
+                              where=self.where, key=spec.column,
+                              hint="check group.column and the selection steps")
+        return levels_data, order
+
+    def endpoint(self, eid: str, ep: Endpoint) -> EndpointData | None:
+        key = f"endpoints.{eid}"
+        if ep.time is not None:
+            time = self.numeric(ep.time, f"{key}.time")
+            if time is not None:
+                self.bad_rows(time.isna() & self.frame[ep.time].isna(), "follow-up time is missing", ep.time,
+                              "every included patient needs a time; exclude incomplete rows with a selection step")
+                self.bad_rows(time < 0, "follow-up time is negative", ep.time, "times must be >= 0",
+                              self.frame[ep.time])
+        else:
+            assert ep.start is not None and ep.end is not None
+            start = self.dates(ep.start, f"{key}.start")
+            end = self.dates(ep.end, f"{key}.end")
+            time = None
+            if start is not None and end is not None:
+                self.bad_rows(self.frame[ep.start].isna(), "start date is missing", ep.start,
+                              "every included patient needs a start date")
+                self.bad_rows(self.frame[ep.end].isna(), "end date is missing", ep.end,
+                              "every included patient needs the date of the event or of last contact")
+                days = (end - start).dt.days
+                before = days < 0
+                if before.any():
+                    idx = before[before].index
+                    pairs = ", ".join(f"{s:%Y-%m-%d} -> {e:%Y-%m-%d}" for s, e in
+                                      zip(start.loc[idx][:3], end.loc[idx][:3], strict=True))
+                    self.problems.add(f"end date ({ep.end}) is before start date ({ep.start}): {pairs}",
+                                      where=self.where, key=ep.end, rows=rows_of(idx),
+                                      hint="correct the dates; an end date must be on or after the start date")
+                time = days.astype(float) / DAYS_PER_UNIT[ep.time_unit]
+        col = self.column(ep.event, f"{key}.event")
+        event = None
+        if col is not None:
+            codes = _levels_series(col)
+            ev, cens = level_str(ep.event_value), level_str(ep.censor_value)
+            self.bad_rows(codes.isna(), "event indicator is missing", ep.event,
+                          f"use {ev} for an event and {cens} for censored")
+            bad = codes.notna() & ~codes.isin([ev, cens])
+            self.bad_rows(bad, f"event codes other than the declared {ev} (event) and {cens} (censored)",
+                          ep.event, f"recode them, or set {key}.event_value / censor_value", col)
+            event = (codes == ev).fillna(False).to_numpy(dtype=np.int8)
+        if time is None or event is None:
+            return None
+        return EndpointData(time=time.to_numpy(dtype=float), event=event, derived_from_dates=ep.time is None)
+
+    def covariate(self, cid: str, cov: Covariate) -> tuple[pd.Series | None, list[str]]:
+        key = f"covariates.{cid}"
+        if cov.type == "continuous":
+            return self.numeric(cid, key), []
+        col = self.column(cid, key)
+        if col is None:
+            return None, []
+        values = _levels_series(col)
+        present = sorted(values.dropna().unique().tolist(), key=_sort_key)
+        order = [level_str(v) for v in cov.levels] if cov.levels else present
+        for lvl in order:
+            if lvl not in present:
+                self.problems.add(f"level '{lvl}' (from {key}.levels) is not in the data", where=self.where,
+                                  key=cid, hint=f"levels in the data: {', '.join(present)}")
+        missing_from_order = [lvl for lvl in present if lvl not in order]
+        if missing_from_order:
+            self.problems.add(f"data levels {missing_from_order} are missing from {key}.levels",
+                              where=self.where, key=cid, hint="list every level, or remove 'levels'")
+        if cov.reference is not None:
+            ref = level_str(cov.reference)
+            if ref not in present:
+                guess = did_you_mean(ref, present)
+                self.problems.add(f"reference level '{ref}' (from {key}.reference) is not in the data",
+                                  where=self.where, key=cid,
+                                  hint=(f"did you mean '{guess}'? " if guess else "")
+                                  + f"levels in the data: {', '.join(present)}")
+            else:
+                order = [ref, *[lvl for lvl in order if lvl != ref]]
+        return values, order
+
+
+def _sort_key(level: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(level), "")
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def _select(study: Study, raw: RawData) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    if not study.selection:
+        return raw.frame, []
+    from .expr import ExprError, apply_selection
+
+    steps = [("exclude", s.exclude, s.reason) if s.exclude is not None else ("include", s.include, s.reason)
+             for s in study.selection]
+    frame = _typed_for_selection(raw.frame)
+    try:
+        kept, flow = apply_selection(frame, steps)
+    except ExprError as exc:
+        raise fail(str(exc), where=str(raw.path), key="selection",
+                   hint="see docs/spec.md for the selection expression language") from None
+    if kept.empty:
+        raise fail("every row was excluded by the selection steps", where=str(raw.path), key="selection",
+                   hint="check each step's expression; the flow so far: "
+                   + "; ".join(f"{f['reason']}: -{f['n_excluded']}" for f in flow))
+    return raw.frame.loc[kept.index], flow
+
+
+def _typed_for_selection(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns that are wholly numeric become numbers, so `cycles < 2` compares numbers."""
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        if col.dtype == object or pd.api.types.is_string_dtype(col):
+            num = pd.to_numeric(col, errors="coerce")
+            if num.notna().sum() == col.notna().sum() and col.notna().any():
+                out[name] = num
+    return out
+
+
+def build_cohort(study: Study, raw: RawData) -> Cohort:
+    """Select, type and check the data; raise ``UserError`` with every problem found."""
+    frame, flow = _select(study, raw)
+    b = _Builder(study, raw, frame)
+    b.ids()
+    group, group_levels = b.group()
+    endpoints = {eid: b.endpoint(eid, ep) for eid, ep in study.endpoints.items()}
+    covs: dict[str, pd.Series] = {}
+    cov_levels: dict[str, list[str]] = {}
+    for cid, cov in study.covariates.items():
+        values, order = b.covariate(cid, cov)
+        if values is not None:
+            covs[cid] = values
+            cov_levels[cid] = order
+    b.problems.raise_if_any()
+    assert group is not None
+    out = pd.DataFrame(index=frame.index)
+    out["group"] = pd.Categorical(group, categories=group_levels)
+    for cid, values in covs.items():
+        if study.covariates[cid].type == "categorical":
+            out[cid] = pd.Categorical(values, categories=cov_levels[cid])
+        else:
+            out[cid] = values.astype(float)
+    source = {
+        "file": raw.path.name,
+        "sha256": raw.sha256,
+        "n_rows": int(len(raw.frame)),
+        "n_columns": int(raw.frame.shape[1]),
+    }
+    return Cohort(frame=out, group_levels=group_levels,
+                  endpoints={k: v for k, v in endpoints.items() if v is not None},
+                  flow=flow, source=source, covariate_levels=cov_levels)
+
+
+def load_cohort(study: Study, spec_dir: Path) -> Cohort:
+    """Read the study's data file (relative to the spec's folder) and build the cohort."""
+    d = study.data
+    path = (spec_dir / d.path) if not Path(d.path).is_absolute() else Path(d.path)
+    raw = read_table(path, sheet=d.sheet, delimiter=d.delimiter, encoding=d.encoding)
+    return build_cohort(study, raw)

@@ -1,0 +1,1 @@
+"""Narrative stage: Results -> sentences, through helper filters used by the text templates."""

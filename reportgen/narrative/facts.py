@@ -1,0 +1,65 @@
+"""Facts for the text templates: Results -> the selections a sentence needs (which factors were
+significant, which baseline variables were imbalanced, which PH tests failed), so that templates
+hold only words and never decide statistics.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .words import significant
+
+SMD_THRESHOLD = 0.1
+
+
+def _group_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["variable"] == "group"]
+
+
+def endpoint_facts(ep: dict[str, Any], alpha: float) -> dict[str, Any]:
+    cox = ep["cox"]
+    multi = cox["multivariable"]
+    uni_group = _group_rows(cox["univariable"])
+    multi_terms = multi["terms"] if multi else []
+    ph = multi.get("ph_test") if multi else None
+    ph_viol = [t for t in (ph["terms"] if ph else []) if significant(t["p"], alpha)]
+    return {
+        "logrank_significant": significant(ep["logrank"]["p"], alpha),
+        "uni_group": uni_group,
+        "multi_group": _group_rows(multi_terms),
+        "multi_significant": [r for r in multi_terms if r["variable"] != "group" and significant(r["p"], alpha)],
+        "multi_not_significant": [r for r in multi_terms if r["variable"] != "group" and r["p"] is not None
+                                  and not significant(r["p"], alpha)],
+        "not_estimable": [r for r in cox["univariable"] + multi_terms if r.get("not_estimable")],
+        "ph_violations": ph_viol,
+        "ph_global_significant": bool(ph and significant(ph.get("global_p"), alpha)),
+        "epv": multi["events_per_parameter"] if multi else None,
+        "epv_low": bool(multi and multi["events_per_parameter"] is not None and multi["events_per_parameter"] < 10),
+    }
+
+
+def report_facts(results: dict[str, Any]) -> dict[str, Any]:
+    alpha = results["alpha"]
+    t1 = results["table1"]
+    labels = results["cohort"]["group_labels"]
+    groups = [{"level": g, "label": labels[g], "n": n} for g, n in results["cohort"]["groups"].items()]
+    imbalanced = [v for v in t1["variables"] if v["smd"] is not None and v["smd"] > SMD_THRESHOLD]
+    tests_used = sorted({v["test"]["method"] for v in t1["variables"] if v["test"]["method"]})
+    missing_vars = [v for v in t1["variables"] if v["missing_total"]]
+    eps = {eid: endpoint_facts(ep, alpha) for eid, ep in results["endpoints"].items()}
+    return {
+        "alpha": alpha,
+        "groups": groups,
+        "two_groups": len(groups) == 2,
+        "reference": groups[0],
+        "comparator": groups[1] if len(groups) == 2 else None,
+        "imbalanced": imbalanced,
+        "balanced_all": not imbalanced,
+        "smd_threshold": SMD_THRESHOLD,
+        "tests_used": tests_used,
+        "missing_vars": missing_vars,
+        "derived_from_dates": any(ep["derived_from_dates"] for ep in results["endpoints"].values()),
+        "endpoints": eps,
+        "any_epv_low": any(f["epv_low"] for f in eps.values()),
+        "any_ph_violation": any(f["ph_violations"] for f in eps.values()),
+    }

@@ -1,0 +1,1 @@
+"""Render stage: Report -> HTML text and PDF bytes."""

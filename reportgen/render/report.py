@@ -1,0 +1,64 @@
+"""Report assembly: Study + Results -> an in-memory ``Report`` (HTML text, tables, figures).
+
+Everything is built before anything is written; renderers are pure functions of
+the Results, so the same data and spec give byte-identical HTML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..figures.report_figures import RenderedFigure, all_figures
+from ..figures.style import FigureStyle
+from ..format import NumberStyle
+from ..narrative.facts import report_facts
+from ..resources import asset_dir
+from ..spec.model import Study
+from ..tables.builders import all_tables
+from ..tables.model import Table
+from .env import make_env
+
+
+@dataclass(frozen=True)
+class Report:
+    html: str
+    tables: list[Table]
+    figures: list[RenderedFigure]
+
+
+def _css() -> dict[str, str]:
+    styles = asset_dir("styles")
+    return {"base": (styles / "base.css").read_text(encoding="utf-8"),
+            "print": (styles / "print.css").read_text(encoding="utf-8")}
+
+
+def term_labels(study: Study) -> dict[str, str]:
+    labels = {"group": study.group.label}
+    labels.update({cid: cov.label or cid for cid, cov in study.covariates.items()})
+    return labels
+
+
+def build_report(study: Study, results: dict[str, Any], spec_dir: Path,
+                 style: NumberStyle | None = None, fig_style: FigureStyle | None = None) -> Report:
+    style = style or NumberStyle()
+    fig_style = fig_style or FigureStyle()
+    tables = all_tables(results, style)
+    figures = all_figures(results, style, fig_style, study.analysis.km.break_time)
+    user_templates = (spec_dir / study.templates) if study.templates else None
+    env = make_env(style, user_templates)
+    labels = term_labels(study)
+    first_ep = next(iter(study.endpoints.values()))
+    html = env.get_template(f"{study.kind}/report.html.j2").render(
+        study=study,
+        results=results,
+        facts=report_facts(results),
+        tables={t.id: t for t in tables},
+        figures={f.id: f for f in figures},
+        css=_css(),
+        term_labels=labels,
+        multivariable_labels=[labels[t] for t in study.analysis.cox.multivariable],
+        km_unit=first_ep.time_unit,
+    )
+    return Report(html=html, tables=tables, figures=figures)

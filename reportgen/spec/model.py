@@ -1,0 +1,181 @@
+"""Study specification model: the validated, typed form of a study YAML file.
+
+Input: a plain mapping (parsed YAML). Output: a ``Study``. Every option is declared
+once here with its description; unknown keys are errors (``extra="forbid"``), so a
+typo never passes silently. ``reportgen schema`` exports this model as JSON Schema.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Level = str | int | float  # group and covariate levels may be numbers or strings in the data
+
+TIME_UNITS = ("days", "weeks", "months", "years")
+DAYS_PER_UNIT = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DataSource(_Model):
+    """Where the patient-level data live: one row per patient."""
+
+    path: str = Field(description="Data file, relative to the spec file: .csv, .tsv, .xlsx, .parquet")
+    id: str | None = Field(None, description="Column with a unique patient identifier (never printed)")
+    sheet: str | int | None = Field(None, description="Worksheet name or 0-based index for .xlsx")
+    delimiter: str | None = Field(None, description="CSV delimiter; detected when omitted")
+    encoding: str | None = Field(None, description="Text encoding; UTF-8 (with or without BOM), else latin-1")
+
+
+class SelectionStep(_Model):
+    """One eligibility step, applied in order: rows matching `exclude` are dropped
+    (or rows not matching `include` are dropped), and the count goes to the flow diagram."""
+
+    exclude: str | None = Field(None, description="Expression; matching rows are excluded")
+    include: str | None = Field(None, description="Expression; rows not matching are excluded")
+    reason: str = Field(description="Reason shown in the participant flow")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SelectionStep:
+        if (self.exclude is None) == (self.include is None):
+            raise ValueError("give exactly one of 'exclude' or 'include'")
+        return self
+
+
+class Group(_Model):
+    """The exposure or treatment arm compared in every analysis."""
+
+    column: str = Field(description="Data column holding the group")
+    label: str = Field("Group", description="Name of the grouping variable in text and tables")
+    reference: Level | None = Field(None, description="Reference level (HR denominators); default: first level")
+    levels: list[Level] | None = Field(None, description="Order of levels; default: reference first, then sorted")
+    labels: dict[str, str] = Field(default_factory=dict, description="Display label for each level")
+
+
+class Endpoint(_Model):
+    """A time-to-event endpoint: a time column, or a start and an end date column."""
+
+    label: str = Field(description="Name shown in the report, e.g. 'Overall survival'")
+    abbreviation: str | None = Field(None, description="Short name, e.g. 'OS'; default: the endpoint id in capitals")
+    definition: str | None = Field(None, description="Definition sentence for the Methods")
+    time: str | None = Field(None, description="Column with the follow-up time in `time_unit`")
+    start: str | None = Field(None, description="Column with the start date (time zero)")
+    end: str | None = Field(None, description="Column with the date of the event or of censoring")
+    event: str = Field(description="Column with the event indicator")
+    event_value: Level = Field(1, description="Value of `event` that means the event happened")
+    censor_value: Level = Field(0, description="Value of `event` that means censored")
+    time_unit: Literal["days", "weeks", "months", "years"] = Field(
+        "months", description="Unit of the time column, or unit to derive from dates (months = days / 30.4375)"
+    )
+
+    @model_validator(mode="after")
+    def _time_or_dates(self) -> Endpoint:
+        if self.time is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give either 'time' or both 'start' and 'end', not both")
+        if self.time is None and (self.start is None or self.end is None):
+            raise ValueError("give either 'time' (a column of times) or both 'start' and 'end' (date columns)")
+        return self
+
+
+class Covariate(_Model):
+    """A baseline characteristic: described in Table 1 and available to Cox models."""
+
+    label: str | None = Field(None, description="Display name; default: the column name")
+    type: Literal["continuous", "categorical"] = Field(description="continuous or categorical")
+    unit: str | None = Field(None, description="Unit of a continuous covariate, e.g. years")
+    reference: Level | None = Field(None, description="Reference level of a categorical covariate")
+    levels: list[Level] | None = Field(None, description="Order of levels of a categorical covariate")
+    labels: dict[str, str] = Field(default_factory=dict, description="Display label for each level")
+    per: float = Field(1.0, gt=0, description="HR per `per` units of a continuous covariate (e.g. 10 years)")
+
+    @model_validator(mode="after")
+    def _categorical_only(self) -> Covariate:
+        if self.type == "continuous" and (self.reference is not None or self.levels):
+            raise ValueError("'reference' and 'levels' apply to categorical covariates only")
+        return self
+
+
+class KMOptions(_Model):
+    """Kaplan-Meier estimation."""
+
+    conf_type: Literal["log", "log-log", "plain"] = Field(
+        "log-log", description="Pointwise CI transform: log (R default), log-log (SAS default), plain"
+    )
+    conf_level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of every interval")
+    landmarks: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [6.0, 12.0], description="Times (in the endpoint's unit) for survival rates"
+    )
+    break_time: float | None = Field(None, gt=0, description="Interval between x-axis ticks of KM figures")
+
+
+class CoxOptions(_Model):
+    """Cox proportional-hazards regression."""
+
+    ties: Literal["efron", "breslow"] = Field("efron", description="Handling of tied event times")
+    multivariable: list[str] = Field(
+        default_factory=list, description="Terms of the multivariable model: 'group' and covariate ids"
+    )
+
+
+class Analysis(_Model):
+    """Which analyses run, and how."""
+
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level")
+    km: KMOptions = Field(default_factory=KMOptions)
+    cox: CoxOptions = Field(default_factory=CoxOptions)
+
+
+class StudyInfo(_Model):
+    """Descriptive facts for the Methods text (STROBE items 4-6)."""
+
+    design: str = Field("retrospective cohort study", description="Study design phrase")
+    setting: str | None = Field(None, description="Where, e.g. 'a single tertiary cancer centre'")
+    period_start: date | None = Field(None, description="First treatment/enrolment date")
+    period_end: date | None = Field(None, description="Last treatment/enrolment date")
+    data_cutoff: date | None = Field(None, description="Date of the data cut-off")
+    population: str | None = Field(None, description="Who was studied, e.g. 'patients with SCLC and liver metastases'")
+    synthetic_data: bool = Field(False, description="Say on the report that the data are synthetic")
+
+
+class Study(_Model):
+    """A whole study specification."""
+
+    title: str = Field(description="Report title")
+    short_title: str | None = Field(None, description="Running head; default: the title")
+    kind: Literal["manuscript"] = Field("manuscript", description="Report kind (template folder)")
+    authors: list[str] = Field(default_factory=list, description="Author names in order")
+    study: StudyInfo = Field(default_factory=StudyInfo)
+    data: DataSource
+    selection: list[SelectionStep] = Field(default_factory=list, description="Eligibility steps in order")
+    group: Group
+    endpoints: dict[str, Endpoint] = Field(min_length=1, description="Endpoints by id, e.g. pfs, os")
+    covariates: dict[str, Covariate] = Field(default_factory=dict, description="Covariates by data column")
+    analysis: Analysis = Field(default_factory=Analysis)
+    templates: str | None = Field(None, description="Folder of your own templates, searched first")
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoint_ids(cls, v: dict[str, Endpoint]) -> dict[str, Endpoint]:
+        for key in v:
+            if not key.replace("_", "").isalnum():
+                raise ValueError(f"endpoint id '{key}' may contain only letters, digits and '_'")
+        return v
+
+    @model_validator(mode="after")
+    def _multivariable_terms(self) -> Study:
+        known = {"group", *self.covariates}
+        for term in self.analysis.cox.multivariable:
+            if term not in known:
+                raise ValueError(
+                    f"analysis.cox.multivariable: '{term}' is neither 'group' nor a covariate id "
+                    f"(covariates: {', '.join(self.covariates) or 'none'})"
+                )
+        return self
+
+    def group_label(self, level: str) -> str:
+        return self.group.labels.get(level, level)

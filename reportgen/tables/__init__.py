@@ -1,0 +1,1 @@
+"""Table stage: Results -> neutral table models -> HTML / CSV."""

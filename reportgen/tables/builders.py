@@ -1,0 +1,181 @@
+"""Table builders: Results mapping + ``NumberStyle`` -> neutral ``Table`` models.
+
+Builders read only the Results (never the data), so a number in a table always
+equals the same number in the text and in results.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..format import NumberStyle, ci, num, percent, pvalue
+from ..narrative.words import landmark_label
+from .model import Row, Spanner, Table
+
+DASH = "\u2014"
+
+
+def _groups(results: dict[str, Any]) -> list[tuple[str, str]]:
+    labels = results["cohort"]["group_labels"]
+    return [(g, labels[g]) for g in results["cohort"]["groups"]]
+
+
+def _smd(x: float | None, style: NumberStyle) -> str:
+    return "" if x is None else num(x, 2, style)
+
+
+def table1(results: dict[str, Any], style: NumberStyle) -> Table:
+    """Baseline characteristics by group (Table 1)."""
+    t1 = results["table1"]
+    groups = _groups(results)
+    n = t1["n"]
+    cols = [f"Overall (N = {t1['n_total']})", *(f"{label} (N = {n[g]})" for g, label in groups), "p-value", "SMD"]
+    rows: list[Row] = []
+    letters: dict[str, str] = {}
+
+    def mark(method: str | None) -> str:
+        if not method:
+            return ""
+        if method not in letters:
+            letters[method] = "abcdefgh"[len(letters)]
+        return letters[method]
+
+    for var in t1["variables"]:
+        test = var["test"]
+        p = pvalue(test["p"], style) + (f" {mark(test['method'])}" if test["method"] else "") if test["p"] is not None else ""
+        smd = _smd(var["smd"], style)
+        unit = f", {var['unit']}" if var.get("unit") else ""
+        if var["type"] == "continuous":
+            def med(s: dict[str, Any]) -> str:
+                if not s["n"]:
+                    return DASH
+                return f"{num(s['median'], 1, style)} ({num(s['q1'], 1, style)}{style.ci_separator}{num(s['q3'], 1, style)})"
+            cells = [med(var["overall"]), *(med(var["summary"][g]) for g, _ in groups), p, smd]
+            rows.append(Row(f"{var['label']}{unit}, median (IQR)", tuple(cells), "data"))
+        else:
+            rows.append(Row(f"{var['label']}{unit}, n (%)", ("", *("" for _ in groups), p, smd), "group"))
+            total_known = sum(var["denominator"].values())
+            for lvl in var["levels"]:
+                cells = [_count_pct(lvl["total"], total_known, style),
+                         *(_count_pct(lvl["counts"][g], var["denominator"][g], style) for g, _ in groups), "", ""]
+                rows.append(Row(lvl["label"], tuple(cells), "level", indent=1))
+        if var["missing_total"]:
+            cells = [str(var["missing_total"]), *(str(var["missing"][g]) for g, _ in groups), "", ""]
+            rows.append(Row("Missing", tuple(cells), "level", indent=1))
+    notes = ["Values are n (%) or median (interquartile range, IQR). Percentages are of patients with known values; "
+             "missing values are counted separately."]
+    notes += [f"{letter} {method}." for method, letter in letters.items()]
+    notes.append("SMD, standardised mean difference (absolute; > 0.1 is commonly taken as a notable imbalance).")
+    return Table("table1", "Baseline characteristics of the patients by group", "Characteristic", tuple(cols),
+                 tuple(rows), footnotes=tuple(notes), align=("right",) * len(cols))
+
+
+def _count_pct(k: int, total: int, style: NumberStyle) -> str:
+    return f"{k} ({percent(k / total, style)}%)" if total else str(k)
+
+
+def survival_table(results: dict[str, Any], style: NumberStyle) -> Table:
+    """Median survival, landmark rates and log-rank test per endpoint and group."""
+    groups = _groups(results)
+    first = next(iter(results["endpoints"].values()))
+    km0 = first["km"]
+    level = round(km0["conf_level"] * 100)
+    landmark_times = [m["time"] for m in next(iter(km0["groups"].values()))["landmarks"]]
+    unit = first["time_unit"]
+    cols = ["Patients", "Events", f"Median, {unit} ({level}% CI)",
+            *(f"{landmark_label(t, unit)} rate, % ({level}% CI)" for t in landmark_times), "Log-rank p"]
+    rows: list[Row] = []
+    for ep in results["endpoints"].values():
+        rows.append(Row(ep["label"], ("",) * len(cols), "group"))
+        for i, (g, label) in enumerate(groups):
+            k = ep["km"]["groups"][g]
+            median = num(k["median"], style.time_digits, style, style.not_reached)
+            cells = [str(k["n"]), str(k["events"]),
+                     f"{median} ({ci(*k['median_ci'], style.time_digits, style)})"]
+            for m in k["landmarks"]:
+                if m["survival"] is None:
+                    cells.append(style.not_estimable)
+                else:
+                    lo, hi = (None if v is None else v * 100 for v in m["ci"])
+                    cells.append(f"{percent(m['survival'], style)} ({ci(lo, hi, style.percent_digits, style)})")
+            cells.append(pvalue(ep["logrank"]["p"], style) if i == 0 else "")
+            rows.append(Row(label, tuple(cells), "level", indent=1))
+    conf = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[km0["conf_type"]]
+    notes = (
+        f"Kaplan-Meier estimates; pointwise {level}% confidence intervals (CI) by the {conf} transformation of the "
+        "Greenwood variance; CI of the median by the method of Brookmeyer and Crowley as in R's survival package.",
+        f"NR, not reached; {style.not_estimable}, not estimable (time beyond the last follow-up).",
+        "p-values from the two-sided log-rank test.",
+    )
+    return Table("survival", "Survival outcomes by group", "Endpoint and group", tuple(cols), tuple(rows),
+                 footnotes=notes, align=("right",) * len(cols))
+
+
+def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
+    """Univariable and multivariable Cox models side by side for one endpoint."""
+    ep = results["endpoints"][eid]
+    cox = ep["cox"]
+    multi = cox["multivariable"]
+    level = round(cox["conf_level"] * 100)
+    multi_by = _by_key(multi["terms"]) if multi else {}
+    cols = [f"HR ({level}% CI)", "p-value"] + ([f"HR ({level}% CI)", "p-value"] if multi else [])
+    spanners = [Spanner("Univariable", 0, 2)] + ([Spanner("Multivariable", 2, 2)] if multi else [])
+    rows: list[Row] = []
+    seen: list[str] = []
+    for row in cox["univariable"]:
+        if row["variable"] not in seen:
+            seen.append(row["variable"])
+    for var in seen:
+        uni_rows = [r for r in cox["univariable"] if r["variable"] == var]
+        first = uni_rows[0]
+        in_multi = any(k[0] == var for k in multi_by)
+        if first["level"] is None:  # continuous
+            label = first["label"]
+            cells = [*_hr_cells(first, style), *(_hr_cells(multi_by[(var, None)], style) if in_multi
+                                                 else (["", ""] if multi else []))]
+            rows.append(Row(label, tuple(cells), "data"))
+            continue
+        rows.append(Row(first["label"], ("",) * len(cols), "group"))
+        ref_cells = ["1 (reference)", ""] + (["1 (reference)", ""] if in_multi else ([""] * 2 if multi else []))
+        rows.append(Row(first["reference_label"], tuple(ref_cells), "reference", indent=1))
+        for r in uni_rows:
+            m = multi_by.get((var, r["level"]))
+            cells = [*_hr_cells(r, style), *(_hr_cells(m, style) if m else (["", ""] if multi else []))]
+            rows.append(Row(r["level_label"], tuple(cells), "level", indent=1))
+    ties = cox["ties"].capitalize()
+    notes = [f"HR, hazard ratio; CI, confidence interval. Cox proportional-hazards regression, {ties} method for "
+             "tied event times; Wald p-values."]
+    notes.append("Univariable models use every patient with a known value of that variable.")
+    if multi:
+        notes.append(f"Multivariable model: {multi['n']} patients with complete data, {multi['events']} events "
+                     f"({multi['n_excluded_missing']} excluded for missing values); concordance "
+                     f"{num(multi['concordance'], 2, style)}.")
+        ph = multi.get("ph_test")
+        if ph and ph.get("global_p") is not None:
+            notes.append(f"Proportional-hazards assumption (Grambsch-Therneau test): global p = "
+                         f"{pvalue(ph['global_p'], style)}.")
+    if any(r.get("not_estimable") for r in cox["univariable"] + (multi["terms"] if multi else [])):
+        notes.append(f"{style.not_estimable}, not estimable (reason given in the text).")
+    return Table(f"cox_{eid}", f"Cox regression for {ep['label'].lower()}", "Variable", tuple(cols), tuple(rows),
+                 spanners=tuple(spanners), footnotes=tuple(notes), align=("right",) * len(cols))
+
+
+def _by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
+    return {(r["variable"], r["level"]): r for r in rows}
+
+
+def _hr_cells(r: dict[str, Any] | None, style: NumberStyle) -> list[str]:
+    if r is None:
+        return ["", ""]
+    if r["hr"] is None:
+        return [style.not_estimable, ""]
+    return [f"{num(r['hr'], style.hr_digits, style)} ({ci(*r['ci'], style.hr_digits, style)})",
+            pvalue(r["p"], style)]
+
+
+def all_tables(results: dict[str, Any], style: NumberStyle) -> list[Table]:
+    """Every table of the report, numbered in order of appearance."""
+    tables = [table1(results, style), survival_table(results, style)]
+    tables += [cox_table(results, eid, style) for eid in results["endpoints"]]
+    return [t.with_number(i + 1) for i, t in enumerate(tables)]
+

@@ -1,0 +1,81 @@
+"""Neutral table model: what a table says, independent of HTML, PDF, CSV or Word.
+
+Vocabulary from the Census "Manual of Tabular Presentation" (as great-tables uses it):
+a title (caption), column labels with optional spanners above them, a stub (first
+column of row labels) whose rows may be group headers or indented, the body cells
+(already formatted text), and footnotes under the table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import Literal
+
+RowKind = Literal["data", "group", "reference", "level"]
+
+
+@dataclass(frozen=True)
+class Row:
+    stub: str
+    cells: tuple[str, ...]
+    kind: RowKind = "data"
+    indent: int = 0
+
+
+@dataclass(frozen=True)
+class Spanner:
+    label: str
+    start: int  # index into the body columns (0 = first column after the stub)
+    span: int
+
+
+@dataclass(frozen=True)
+class Table:
+    id: str  # stable identifier: file name of the CSV and anchor in the HTML
+    title: str
+    stub_label: str
+    column_labels: tuple[str, ...]
+    rows: tuple[Row, ...]
+    spanners: tuple[Spanner, ...] = ()
+    footnotes: tuple[str, ...] = ()
+    number: int | None = None  # set by the report when tables are numbered
+    align: tuple[str, ...] = field(default=())  # per body column: "left", "right", "center"
+
+    def with_number(self, number: int) -> Table:
+        return Table(self.id, self.title, self.stub_label, self.column_labels, self.rows, self.spanners,
+                     self.footnotes, number, self.align)
+
+    @property
+    def label(self) -> str:
+        return f"Table {self.number}" if self.number is not None else "Table"
+
+    def spanner_row(self) -> list[tuple[str, int]]:
+        """(label, colspan) cells over the body columns, '' where no spanner."""
+        cells: list[tuple[str, int]] = []
+        i = 0
+        by_start = {s.start: s for s in self.spanners}
+        while i < len(self.column_labels):
+            s = by_start.get(i)
+            if s is not None:
+                cells.append((s.label, s.span))
+                i += s.span
+            else:
+                cells.append(("", 1))
+                i += 1
+        return cells
+
+    def to_csv(self) -> str:
+        """The table as displayed, one CSV row per table row (group headers included)."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if self.spanners:
+            head = [""]
+            for label, span in self.spanner_row():
+                head.extend([label] * span)
+            writer.writerow(head)
+        writer.writerow([self.stub_label, *self.column_labels])
+        for row in self.rows:
+            writer.writerow([("  " * row.indent) + row.stub, *row.cells])
+        return buf.getvalue()
