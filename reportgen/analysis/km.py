@@ -38,7 +38,7 @@ def step_table(curve: KMCurve) -> dict[str, list[Any]]:
 
 
 def curve_summary(curve: KMCurve, landmarks: list[float]) -> dict[str, Any]:
-    median, lo, hi = km_quantile(curve, 0.5)
+    median, lo, hi = km_quantile(curve, 0.5, rule="print")
     last = float(curve.time[-1]) if len(curve.time) else 0.0
     marks = []
     if landmarks:
@@ -113,7 +113,7 @@ def followup(ep: EndpointData, group: np.ndarray, cohort: Cohort) -> dict[str, A
 
     def one(mask: np.ndarray) -> dict[str, Any]:
         curve = reverse_km(ep.time[mask], ep.event[mask], conf_type="log", conf_level=0.95)
-        med, lo, hi = km_quantile(curve, 0.5)
+        med, lo, hi = km_quantile(curve, 0.5, rule="print")
         q1 = km_quantile(curve, 0.25)[0]
         q3 = km_quantile(curve, 0.75)[0]
         return {
