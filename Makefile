@@ -28,7 +28,8 @@ report: $(STAMP)
 	$(VENV)/bin/reportgen render examples/sclc_ldrt/study.yaml --out build/sclc_ldrt
 
 test: $(TEST_STAMP)
-	$(VENV)/bin/ruff check reportgen tests examples benchmarks
+	$(VENV)/bin/ruff check reportgen tests examples
+	$(VENV)/bin/ruff format --check reportgen tests examples
 	$(PY) -m pytest -q
 
 fixtures: $(TEST_STAMP)

@@ -50,8 +50,9 @@ def validate(spec_path: Path) -> tuple[Study, Cohort]:
     return study, cohort
 
 
-def render_files(study: Study, results: dict[str, Any], report: Report, formats: Iterable[str],
-                 progress: Progress = _quiet) -> tuple[dict[str, bytes], list[str]]:
+def render_files(
+    study: Study, results: dict[str, Any], report: Report, formats: Iterable[str], progress: Progress = _quiet
+) -> tuple[dict[str, bytes], list[str]]:
     """Every output file as bytes, keyed by its path relative to the output folder."""
     files: dict[str, bytes] = {"results.json": results_json(results)}
     warnings: list[str] = []
@@ -97,15 +98,20 @@ def write_atomically(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     return [out_dir / rel for rel in files]
 
 
-def build(spec_path: str | Path, out_dir: str | Path | None = None, formats: Iterable[str] = FORMATS,
-          progress: Progress = _quiet) -> BuildOutput:
+def build(
+    spec_path: str | Path,
+    out_dir: str | Path | None = None,
+    formats: Iterable[str] = FORMATS,
+    progress: Progress = _quiet,
+) -> BuildOutput:
     """The whole pipeline; raises ``UserError`` for problems with the spec or the data."""
     spec_path = Path(spec_path)
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise fail(f"unknown output format(s): {', '.join(unknown)}", key="--format",
-                   hint=f"choose from: {', '.join(FORMATS)}")
+        raise fail(
+            f"unknown output format(s): {', '.join(unknown)}", key="--format", hint=f"choose from: {', '.join(FORMATS)}"
+        )
     out = Path(out_dir) if out_dir is not None else Path("build") / spec_path.stem
     progress("Reading the spec and the data")
     study, cohort = validate(spec_path)

@@ -32,26 +32,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"reportgen {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    r = sub.add_parser("render", help="analyse the data and write the report",
-                       description="Analyse the data and write report.html, report.pdf, results.json, "
-                       "figures/ and tables/ into the output folder.")
+    r = sub.add_parser(
+        "render",
+        help="analyse the data and write the report",
+        description="Analyse the data and write report.html, report.pdf, results.json, "
+        "figures/ and tables/ into the output folder.",
+    )
     r.add_argument("spec", type=Path, help="study specification (YAML)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default: build/<spec file stem>/)")
     r.add_argument("--format", default="html,pdf", help="comma-separated formats: html,pdf (default: both)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    v = sub.add_parser("validate", help="check the spec and the data without rendering",
-                       description="Check the spec and the data; report every problem found.")
+    v = sub.add_parser(
+        "validate",
+        help="check the spec and the data without rendering",
+        description="Check the spec and the data; report every problem found.",
+    )
     v.add_argument("spec", type=Path, help="study specification (YAML)")
     v.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    i = sub.add_parser("init", help="write a commented starter spec into a folder",
-                       description="Write DIR/study.yaml, a commented starter specification to edit.")
+    i = sub.add_parser(
+        "init",
+        help="write a commented starter spec into a folder",
+        description="Write DIR/study.yaml, a commented starter specification to edit.",
+    )
     i.add_argument("dir", type=Path, help="folder to create or use")
     i.add_argument("--force", action="store_true", help="overwrite an existing study.yaml")
 
-    sub.add_parser("schema", help="print the spec's JSON Schema (for editor autocompletion)",
-                   description="Print the JSON Schema of the study specification.")
+    sub.add_parser(
+        "schema",
+        help="print the spec's JSON Schema (for editor autocompletion)",
+        description="Print the JSON Schema of the study specification.",
+    )
     return p
 
 
@@ -86,9 +98,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     study, cohort = validate(args.spec)
     if not args.quiet:
         groups = cohort.frame["group"].value_counts().reindex(cohort.group_levels)
-        print(f"{args.spec}: OK. {cohort.n} patients included "
-              f"({', '.join(f'{study.group_label(g)}: {int(n)}' for g, n in groups.items())}); "
-              f"{len(study.endpoints)} endpoint(s), {len(study.covariates)} covariate(s).")
+        print(
+            f"{args.spec}: OK. {cohort.n} patients included "
+            f"({', '.join(f'{study.group_label(g)}: {int(n)}' for g, n in groups.items())}); "
+            f"{len(study.endpoints)} endpoint(s), {len(study.covariates)} covariate(s)."
+        )
     return EXIT_OK
 
 
@@ -99,8 +113,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise fail("study.yaml already exists", where=str(target), hint="use --force to overwrite it")
     args.dir.mkdir(parents=True, exist_ok=True)
-    target.write_text((asset_dir("templates") / "starter" / "study.yaml").read_text(encoding="utf-8"),
-                      encoding="utf-8")
+    target.write_text((asset_dir("templates") / "starter" / "study.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     print(f"Wrote {target}. Edit it, then run: reportgen validate {target}")
     return EXIT_OK
 
@@ -115,9 +128,12 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 def _internal_error(exc: BaseException) -> int:
     log = Path(tempfile.gettempdir()) / "reportgen-error.log"
     log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-    print(f"reportgen: internal error: {type(exc).__name__}: {exc}\n"
-          f"This is a bug in reportgen, not in your input. The full traceback is in {log}; "
-          "please include it when you report the problem.", file=sys.stderr)
+    print(
+        f"reportgen: internal error: {type(exc).__name__}: {exc}\n"
+        f"This is a bug in reportgen, not in your input. The full traceback is in {log}; "
+        "please include it when you report the problem.",
+        file=sys.stderr,
+    )
     return EXIT_INTERNAL
 
 

@@ -238,9 +238,7 @@ def to_csv_text(df: pd.DataFrame) -> str:
 
 def eligible_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Rows meeting all three eligibility criteria."""
-    keep = (
-        (df["histology"] == "SCLC") & (df["liver_metastasis"] == 1) & (df["cycles_received"] >= 2)
-    )
+    keep = (df["histology"] == "SCLC") & (df["liver_metastasis"] == 1) & (df["cycles_received"] >= 2)
     return df[keep]
 
 
@@ -280,11 +278,9 @@ def check(path: Path = OUT_PATH) -> str:
         f"excluded, histology not SCLC: {len(df) - len(sclc)}",
         f"excluded, no liver metastasis: {len(sclc) - len(liver)}",
         f"excluded, fewer than 2 cycles: {len(liver) - len(elig)}",
-        f"included: {len(elig)}  "
-        + "  ".join(f"{k}: {v}" for k, v in elig["arm"].value_counts().sort_index().items()),
+        f"included: {len(elig)}  " + "  ".join(f"{k}: {v}" for k, v in elig["arm"].value_counts().sort_index().items()),
         f"line of therapy: {elig['line_of_therapy'].value_counts().sort_index().to_dict()}",
-        "missing among included: "
-        + ", ".join(f"{c} {int((elig[c].astype(str) == '').sum())}" for c in N_MISSING),
+        "missing among included: " + ", ".join(f"{c} {int((elig[c].astype(str) == '').sum())}" for c in N_MISSING),
     ]
 
     start = pd.to_datetime(df["treatment_start"])
@@ -292,11 +288,7 @@ def check(path: Path = OUT_PATH) -> str:
     os_end = pd.to_datetime(df["death_or_last_contact_date"])
     prog = pd.to_datetime(df["progression_date"].where(df["progression_date"] != ""))
     cutoff = pd.Timestamp(str(DATA_CUTOFF))
-    n_failed = (
-        (df["histology"] != "SCLC").astype(int)
-        + (df["liver_metastasis"] != 1)
-        + (df["cycles_received"] < 2)
-    )
+    n_failed = (df["histology"] != "SCLC").astype(int) + (df["liver_metastasis"] != 1) + (df["cycles_received"] < 2)
     checks = {
         "end dates on or before cutoff": (pfs_end <= cutoff).all() and (os_end <= cutoff).all(),
         "PFS end <= OS end": (pfs_end <= os_end).all(),
@@ -348,9 +340,7 @@ def check(path: Path = OUT_PATH) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="summarise cohort.csv instead of writing it"
-    )
+    parser.add_argument("--check", action="store_true", help="summarise cohort.csv instead of writing it")
     args = parser.parse_args(argv)
     if args.check:
         print(check())

@@ -87,9 +87,7 @@ def build_design(study: Study, cohort: Cohort, terms: list[str]) -> Design:
             for lvl in levels[1:]:
                 blocks.append((sub.astype(object) == lvl).to_numpy(dtype=float)[:, None])
                 idx.append(len(columns))
-                columns.append(
-                    Column(var, label, lvl, labels.get(lvl, lvl), ref, labels.get(ref, ref))
-                )
+                columns.append(Column(var, label, lvl, labels.get(lvl, lvl), ref, labels.get(ref, ref)))
         groups.append(idx)
     X = np.hstack(blocks) if blocks else np.empty((int(complete.sum()), 0))
     return Design(X=X, columns=columns, terms=groups, term_names=terms, complete=complete)
@@ -129,9 +127,7 @@ def _test(t: tuple[float, float, float]) -> dict[str, float]:
     return {"statistic": float(t[0]), "df": int(t[1]), "p": float(t[2])}
 
 
-def fit_model(
-    study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], conf_level: float
-) -> dict[str, Any]:
+def fit_model(study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], conf_level: float) -> dict[str, Any]:
     """Fit one Cox model on complete cases; JSON-ready result including the PH test."""
     design = build_design(study, cohort, terms)
     time, event = ep.time[design.complete], ep.event[design.complete]
@@ -190,9 +186,7 @@ def fit_model(
     return result
 
 
-def _ph_test(
-    fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray
-) -> dict[str, Any] | None:
+def _ph_test(fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray) -> dict[str, Any] | None:
     estimable = [j for j in range(design.X.shape[1]) if j not in fit.not_estimable]
     if not estimable or int(event.sum()) < 2:
         return None
@@ -243,8 +237,7 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
         "conf_level": conf,
         "univariable": uni,
         "univariable_models": {
-            k: {kk: v[kk] for kk in ("n", "events", "lr_test", "ph_test", "converged")}
-            for k, v in uni_models.items()
+            k: {kk: v[kk] for kk in ("n", "events", "lr_test", "ph_test", "converged")} for k, v in uni_models.items()
         },
         "multivariable": multi,
     }

@@ -21,6 +21,55 @@ from scipy import stats
 from ..data.cohort import Cohort
 from ..spec.model import Study
 
+_MAX_TABLES = 2_000_000
+
+
+def fisher_exact_rxc(table: np.ndarray) -> float | None:
+    """Two-sided Fisher exact p for an r x c table by full enumeration of the tables with the same
+    margins (as R's fisher.test: tables no more probable than the observed, relative tolerance 1e-7).
+    Returns None when there are more than 2 million such tables."""
+    table = np.asarray(table, dtype=int)
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    n = int(table.sum())
+    lf = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])  # log k!
+    const = lf[rows].sum() + lf[cols].sum() - lf[n]
+    observed = const - lf[table].sum()
+    limit = observed + 1e-7 * abs(observed) if observed != 0 else 1e-7
+    total = 0.0
+    count = 0
+    r, c = table.shape
+
+    def fill(i: int, col_left: np.ndarray, acc: float) -> None:
+        nonlocal total, count
+        if i == r - 1:  # the last row is fixed by the column margins
+            logp = acc - lf[col_left].sum()
+            count += 1
+            if count > _MAX_TABLES:
+                raise OverflowError
+            if logp <= limit:
+                total += math.exp(logp)
+            return
+        for row_cells in _compositions(int(rows[i]), col_left):
+            fill(i + 1, col_left - row_cells, acc - lf[row_cells].sum())
+
+    try:
+        fill(0, cols.copy(), const)
+    except OverflowError:
+        return None
+    return min(1.0, total)
+
+
+def _compositions(total: int, caps: np.ndarray):  # type: ignore[no-untyped-def]
+    """Every vector of non-negative ints below ``caps`` that sums to ``total``."""
+    if len(caps) == 1:
+        if total <= caps[0]:
+            yield np.array([total])
+        return
+    rest = int(caps[1:].sum())
+    for k in range(max(0, total - rest), min(int(caps[0]), total) + 1):
+        for tail in _compositions(total - k, caps[1:]):
+            yield np.concatenate([[k], tail])
+
 
 def _test_categorical(table: np.ndarray) -> dict[str, Any]:
     table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
@@ -32,20 +81,18 @@ def _test_categorical(table: np.ndarray) -> dict[str, Any]:
             "p": None,
             "reason": "fewer than two levels with data",
         }
-    chi2, p, df, expected = stats.chi2_contingency(table, correction=False)
+    chi2, p_chi, df, expected = stats.chi2_contingency(table, correction=False)
     if (expected >= 5).all():
+        return {"method": "Pearson's chi-squared test", "statistic": float(chi2), "df": int(df), "p": float(p_chi)}
+    p = float(stats.fisher_exact(table).pvalue) if table.shape == (2, 2) else fisher_exact_rxc(table)
+    if p is None:  # too many tables to enumerate: the chi-squared test, said so
         return {
-            "method": "Pearson's chi-squared test",
+            "method": "Pearson's chi-squared test (expected counts below 5; too large for Fisher's exact test)",
             "statistic": float(chi2),
             "df": int(df),
-            "p": float(p),
+            "p": float(p_chi),
         }
-    res = (
-        stats.fisher_exact(table)
-        if table.shape == (2, 2)
-        else stats.fisher_exact(table, method=None)
-    )
-    return {"method": "Fisher's exact test", "statistic": None, "df": None, "p": float(res.pvalue)}
+    return {"method": "Fisher's exact test", "statistic": None, "df": None, "p": p}
 
 
 def _test_continuous(samples: list[np.ndarray]) -> dict[str, Any]:
@@ -59,9 +106,7 @@ def _test_continuous(samples: list[np.ndarray]) -> dict[str, Any]:
             "reason": "fewer than two groups with data, or no variation",
         }
     if len(samples) == 2:
-        res = stats.mannwhitneyu(
-            samples[0], samples[1], alternative="two-sided", method="auto", use_continuity=True
-        )
+        res = stats.mannwhitneyu(samples[0], samples[1], alternative="two-sided", method="auto", use_continuity=True)
         return {
             "method": "Wilcoxon rank-sum test",
             "statistic": float(res.statistic),
@@ -149,9 +194,7 @@ def table1(study: Study, cohort: Cohort) -> dict[str, Any]:
         }
         if cov.type == "categorical":
             levels = cohort.covariate_levels[cid]
-            counts = pd.crosstab(col, gcol, dropna=True).reindex(
-                index=levels, columns=groups, fill_value=0
-            )
+            counts = pd.crosstab(col, gcol, dropna=True).reindex(index=levels, columns=groups, fill_value=0)
             table = counts.to_numpy(dtype=int)
             denom = {g: int(counts[g].sum()) for g in groups}
             entry["denominator"] = denom
@@ -171,9 +214,7 @@ def table1(study: Study, cohort: Cohort) -> dict[str, Any]:
                 entry["smd"] = _smd_categorical(props[0], props[1])
         else:
             samples = [col[gcol == g].dropna().to_numpy(dtype=float) for g in groups]
-            entry["summary"] = {
-                g: _continuous_summary(s) for g, s in zip(groups, samples, strict=True)
-            }
+            entry["summary"] = {g: _continuous_summary(s) for g, s in zip(groups, samples, strict=True)}
             entry["overall"] = _continuous_summary(col.dropna().to_numpy(dtype=float))
             entry["test"] = _test_continuous(samples)
             entry["smd"] = _smd_continuous(samples[0], samples[1]) if len(groups) == 2 else None

@@ -73,9 +73,7 @@ def km_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
     groups: dict[str, Any] = {}
     for level in cohort.group_levels:
         mask = group == level
-        curve = kaplan_meier(
-            ep.time[mask], ep.event[mask], conf_type=opts.conf_type, conf_level=opts.conf_level
-        )
+        curve = kaplan_meier(ep.time[mask], ep.event[mask], conf_type=opts.conf_type, conf_level=opts.conf_level)
         groups[level] = curve_summary(curve, opts.landmarks)
     overall = curve_summary(
         kaplan_meier(ep.time, ep.event, conf_type=opts.conf_type, conf_level=opts.conf_level),

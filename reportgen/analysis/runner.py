@@ -16,6 +16,7 @@ from ..spec.model import Study
 from .cox import cox_results
 from .descriptive import table1
 from .km import km_results
+from .subgroups import subgroup_results
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -53,7 +54,7 @@ def endpoint_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
         "events": int(ep.event.sum()),
         **km_results(study, cohort, eid),
         "cox": cox_results(study, cohort, eid),
-        "subgroups": [],
+        **subgroup_results(study, cohort, eid),
     }
 
 

@@ -134,9 +134,7 @@ def _method(rho: float, gamma: float, stratified: bool) -> str:
     return f"stratified {name}" if stratified else name
 
 
-def _chisq(
-    o_minus_e: NDArray[np.float64], variance: NDArray[np.float64], use: NDArray[np.bool_]
-) -> tuple[float, int]:
+def _chisq(o_minus_e: NDArray[np.float64], variance: NDArray[np.float64], use: NDArray[np.bool_]) -> tuple[float, int]:
     """R's survdiff statistic: drop groups with expected 0, then the first remaining group."""
     df = int(use.sum()) - 1
     if df < 1:

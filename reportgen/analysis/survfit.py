@@ -186,9 +186,7 @@ def reverse_km(
     Its median (``km_quantile``) is the median follow-up time.
     """
     _, e, _ = _check_inputs(time, event, None)
-    return kaplan_meier(
-        time, (~e).astype(int), conf_type=conf_type, conf_level=conf_level, weights=weights
-    )
+    return kaplan_meier(time, (~e).astype(int), conf_type=conf_type, conf_level=conf_level, weights=weights)
 
 
 def _findq(x: NDArray[np.float64], y: NDArray[np.float64], p: float) -> float:
@@ -280,9 +278,7 @@ def km_quantile(
     )
 
 
-def km_summary(
-    curve: KMCurve, times: ArrayLike, *, extend: bool = False
-) -> dict[str, NDArray[np.float64]]:
+def km_summary(curve: KMCurve, times: ArrayLike, *, extend: bool = False) -> dict[str, NDArray[np.float64]]:
     """The curve at chosen times, as R's ``summary(fit, times = times)``.
 
     Returns arrays keyed ``time`` (the requested times, sorted as R sorts them), ``survival``,

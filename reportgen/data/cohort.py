@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problems, did_you_mean, fail, rows_of
-from ..spec.model import DAYS_PER_UNIT, Covariate, Endpoint, Study
+from ..spec.model import DAYS_PER_UNIT, Covariate, Endpoint, Study, Subgroup
 from .readers import RawData, read_table
 
 
@@ -26,6 +26,17 @@ class EndpointData:
     time: np.ndarray
     event: np.ndarray
     derived_from_dates: bool
+
+
+@dataclass(frozen=True)
+class SubgroupData:
+    """A subgroup variable's levels (in display order) and each patient's level (missing allowed)."""
+
+    column: str
+    label: str
+    levels: list[str]
+    values: pd.Series  # categorical over ``levels``
+    cut: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class Cohort:
     flow: list[dict[str, Any]]
     source: dict[str, Any]
     covariate_levels: dict[str, list[str]] = field(default_factory=dict)
+    subgroups: dict[str, SubgroupData] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -105,8 +117,13 @@ class _Builder:
         if col is None:
             return None
         values = pd.to_numeric(col, errors="coerce")
-        self.bad_rows(values.isna() & col.notna(), "values are not numbers", name,
-                      "use plain numbers with '.' as the decimal mark; leave missing values empty", col)
+        self.bad_rows(
+            values.isna() & col.notna(),
+            "values are not numbers",
+            name,
+            "use plain numbers with '.' as the decimal mark; leave missing values empty",
+            col,
+        )
         return values.astype(float)
 
     def dates(self, name: str, key: str) -> pd.Series | None:
@@ -116,8 +133,9 @@ class _Builder:
         if pd.api.types.is_datetime64_any_dtype(col):
             return col
         parsed = pd.to_datetime(col, format="ISO8601", errors="coerce")
-        self.bad_rows(parsed.isna() & col.notna(), "values are not dates", name,
-                      "write dates as YYYY-MM-DD (ISO 8601)", col)
+        self.bad_rows(
+            parsed.isna() & col.notna(), "values are not dates", name, "write dates as YYYY-MM-DD (ISO 8601)", col
+        )
         return parsed
 
     # -- parts ---------------------------------------------------------------
@@ -132,9 +150,13 @@ class _Builder:
         self.bad_rows(col.isna(), "patient identifier is missing", name, "give every row an identifier")
         dup = col.notna() & col.duplicated(keep=False)
         if dup.any():
-            self.problems.add(f"{int(col[dup].nunique())} identifier(s) occur more than once",
-                              where=self.where, key=name, rows=rows_of(dup[dup].index),
-                              hint="each patient must have exactly one row")
+            self.problems.add(
+                f"{int(col[dup].nunique())} identifier(s) occur more than once",
+                where=self.where,
+                key=name,
+                rows=rows_of(dup[dup].index),
+                hint="each patient must have exactly one row",
+            )
 
     def group(self) -> tuple[pd.Series | None, list[str]]:
         spec = self.study.group
@@ -142,38 +164,59 @@ class _Builder:
         if col is None:
             return None, []
         levels_data = _levels_series(col)
-        self.bad_rows(levels_data.isna(), "group is missing", spec.column,
-                      "every included patient needs a group; exclude them with a selection step if intended")
+        self.bad_rows(
+            levels_data.isna(),
+            "group is missing",
+            spec.column,
+            "every included patient needs a group; exclude them with a selection step if intended",
+        )
         present = sorted(levels_data.dropna().unique().tolist(), key=_sort_key)
         order = present
         if spec.levels is not None:
             order = [level_str(v) for v in spec.levels]
             for lvl in order:
                 if lvl not in present:
-                    self.problems.add(f"level '{lvl}' (from group.levels) is not in the data", where=self.where,
-                                      key=spec.column, hint=f"levels in the data: {', '.join(present)}")
+                    self.problems.add(
+                        f"level '{lvl}' (from group.levels) is not in the data",
+                        where=self.where,
+                        key=spec.column,
+                        hint=f"levels in the data: {', '.join(present)}",
+                    )
             for lvl in present:
                 if lvl not in order:
-                    self.problems.add(f"data level '{lvl}' is missing from group.levels", where=self.where,
-                                      key=spec.column, hint="list every level, or remove group.levels")
+                    self.problems.add(
+                        f"data level '{lvl}' is missing from group.levels",
+                        where=self.where,
+                        key=spec.column,
+                        hint="list every level, or remove group.levels",
+                    )
         if spec.reference is not None:
             ref = level_str(spec.reference)
             if ref not in present:
                 guess = did_you_mean(ref, present)
-                self.problems.add(f"reference level '{ref}' (from group.reference) is not in the data",
-                                  where=self.where, key=spec.column,
-                                  hint=(f"did you mean '{guess}'? " if guess else "")
-                                  + f"levels in the data: {', '.join(present)}")
+                self.problems.add(
+                    f"reference level '{ref}' (from group.reference) is not in the data",
+                    where=self.where,
+                    key=spec.column,
+                    hint=(f"did you mean '{guess}'? " if guess else "") + f"levels in the data: {', '.join(present)}",
+                )
             else:
                 order = [ref, *[lvl for lvl in order if lvl != ref]]
         for lvl in spec.labels:
             if lvl not in present:
-                self.problems.add(f"group.labels names level '{lvl}', which is not in the data",
-                                  where=self.where, key=spec.column, hint=f"levels in the data: {', '.join(present)}")
+                self.problems.add(
+                    f"group.labels names level '{lvl}', which is not in the data",
+                    where=self.where,
+                    key=spec.column,
+                    hint=f"levels in the data: {', '.join(present)}",
+                )
         if len(present) < 2 and levels_data.notna().any():
-            self.problems.add(f"only one group ('{present[0]}') among the included patients; a comparison needs two",
-                              where=self.where, key=spec.column,
-                              hint="check group.column and the selection steps")
+            self.problems.add(
+                f"only one group ('{present[0]}') among the included patients; a comparison needs two",
+                where=self.where,
+                key=spec.column,
+                hint="check group.column and the selection steps",
+            )
         return levels_data, order
 
     def endpoint(self, eid: str, ep: Endpoint) -> EndpointData | None:
@@ -181,40 +224,65 @@ class _Builder:
         if ep.time is not None:
             time = self.numeric(ep.time, f"{key}.time")
             if time is not None:
-                self.bad_rows(time.isna() & self.frame[ep.time].isna(), "follow-up time is missing", ep.time,
-                              "every included patient needs a time; exclude incomplete rows with a selection step")
-                self.bad_rows(time < 0, "follow-up time is negative", ep.time, "times must be >= 0",
-                              self.frame[ep.time])
+                self.bad_rows(
+                    time.isna() & self.frame[ep.time].isna(),
+                    "follow-up time is missing",
+                    ep.time,
+                    "every included patient needs a time; exclude incomplete rows with a selection step",
+                )
+                self.bad_rows(
+                    time < 0, "follow-up time is negative", ep.time, "times must be >= 0", self.frame[ep.time]
+                )
         else:
             assert ep.start is not None and ep.end is not None
             start = self.dates(ep.start, f"{key}.start")
             end = self.dates(ep.end, f"{key}.end")
             time = None
             if start is not None and end is not None:
-                self.bad_rows(self.frame[ep.start].isna(), "start date is missing", ep.start,
-                              "every included patient needs a start date")
-                self.bad_rows(self.frame[ep.end].isna(), "end date is missing", ep.end,
-                              "every included patient needs the date of the event or of last contact")
+                self.bad_rows(
+                    self.frame[ep.start].isna(),
+                    "start date is missing",
+                    ep.start,
+                    "every included patient needs a start date",
+                )
+                self.bad_rows(
+                    self.frame[ep.end].isna(),
+                    "end date is missing",
+                    ep.end,
+                    "every included patient needs the date of the event or of last contact",
+                )
                 days = (end - start).dt.days
                 before = days < 0
                 if before.any():
                     idx = before[before].index
-                    pairs = ", ".join(f"{s:%Y-%m-%d} -> {e:%Y-%m-%d}" for s, e in
-                                      zip(start.loc[idx][:3], end.loc[idx][:3], strict=True))
-                    self.problems.add(f"end date ({ep.end}) is before start date ({ep.start}): {pairs}",
-                                      where=self.where, key=ep.end, rows=rows_of(idx),
-                                      hint="correct the dates; an end date must be on or after the start date")
+                    pairs = ", ".join(
+                        f"{s:%Y-%m-%d} -> {e:%Y-%m-%d}"
+                        for s, e in zip(start.loc[idx][:3], end.loc[idx][:3], strict=True)
+                    )
+                    self.problems.add(
+                        f"end date ({ep.end}) is before start date ({ep.start}): {pairs}",
+                        where=self.where,
+                        key=ep.end,
+                        rows=rows_of(idx),
+                        hint="correct the dates; an end date must be on or after the start date",
+                    )
                 time = days.astype(float) / DAYS_PER_UNIT[ep.time_unit]
         col = self.column(ep.event, f"{key}.event")
         event = None
         if col is not None:
             codes = _levels_series(col)
             ev, cens = level_str(ep.event_value), level_str(ep.censor_value)
-            self.bad_rows(codes.isna(), "event indicator is missing", ep.event,
-                          f"use {ev} for an event and {cens} for censored")
+            self.bad_rows(
+                codes.isna(), "event indicator is missing", ep.event, f"use {ev} for an event and {cens} for censored"
+            )
             bad = codes.notna() & ~codes.isin([ev, cens])
-            self.bad_rows(bad, f"event codes other than the declared {ev} (event) and {cens} (censored)",
-                          ep.event, f"recode them, or set {key}.event_value / censor_value", col)
+            self.bad_rows(
+                bad,
+                f"event codes other than the declared {ev} (event) and {cens} (censored)",
+                ep.event,
+                f"recode them, or set {key}.event_value / censor_value",
+                col,
+            )
             event = (codes == ev).fillna(False).to_numpy(dtype=np.int8)
         if time is None or event is None:
             return None
@@ -232,23 +300,109 @@ class _Builder:
         order = [level_str(v) for v in cov.levels] if cov.levels else present
         for lvl in order:
             if lvl not in present:
-                self.problems.add(f"level '{lvl}' (from {key}.levels) is not in the data", where=self.where,
-                                  key=cid, hint=f"levels in the data: {', '.join(present)}")
+                self.problems.add(
+                    f"level '{lvl}' (from {key}.levels) is not in the data",
+                    where=self.where,
+                    key=cid,
+                    hint=f"levels in the data: {', '.join(present)}",
+                )
         missing_from_order = [lvl for lvl in present if lvl not in order]
         if missing_from_order:
-            self.problems.add(f"data levels {missing_from_order} are missing from {key}.levels",
-                              where=self.where, key=cid, hint="list every level, or remove 'levels'")
+            self.problems.add(
+                f"data levels {missing_from_order} are missing from {key}.levels",
+                where=self.where,
+                key=cid,
+                hint="list every level, or remove 'levels'",
+            )
         if cov.reference is not None:
             ref = level_str(cov.reference)
             if ref not in present:
                 guess = did_you_mean(ref, present)
-                self.problems.add(f"reference level '{ref}' (from {key}.reference) is not in the data",
-                                  where=self.where, key=cid,
-                                  hint=(f"did you mean '{guess}'? " if guess else "")
-                                  + f"levels in the data: {', '.join(present)}")
+                self.problems.add(
+                    f"reference level '{ref}' (from {key}.reference) is not in the data",
+                    where=self.where,
+                    key=cid,
+                    hint=(f"did you mean '{guess}'? " if guess else "") + f"levels in the data: {', '.join(present)}",
+                )
             else:
                 order = [ref, *[lvl for lvl in order if lvl != ref]]
         return values, order
+
+
+def bin_labels(cut: list[float]) -> list[str]:
+    """Default labels of the bins made by ``cut``: '<65', '>=65'; '<2', '2 to <5', '>=5'."""
+    labels = [f"<{cut[0]:g}"]
+    labels += [f"{a:g} to <{b:g}" for a, b in zip(cut, cut[1:], strict=False)]
+    return [*labels, f">={cut[-1]:g}"]
+
+
+def subgroup_values(
+    b: _Builder, sg: Subgroup, covs: dict[str, pd.Series], cov_levels: dict[str, list[str]]
+) -> SubgroupData | None:
+    study = b.study
+    cov = study.covariates.get(sg.column)
+    label = sg.label or (cov.label if cov and cov.label else sg.column)
+    key = f"subgroups[{sg.column}]"
+    if sg.cut is not None:
+        values = covs.get(sg.column) if cov is not None and cov.type == "continuous" else None
+        if values is None:
+            if cov is not None:
+                b.problems.add(
+                    f"'cut' needs a numeric column, but covariate '{sg.column}' is categorical",
+                    key=key,
+                    hint="remove 'cut' to use its levels",
+                )
+                return None
+            values = b.numeric(sg.column, key)
+        if values is None:
+            return None
+        labels = sg.labels or bin_labels(sg.cut)
+        codes = np.searchsorted(np.asarray(sg.cut, dtype=float), values.to_numpy(dtype=float), side="right")
+        cat = pd.Series(
+            pd.Categorical.from_codes(np.where(values.isna(), -1, codes), categories=labels), index=values.index
+        )
+        return SubgroupData(sg.column, label, labels, cat, list(sg.cut))
+    if cov is not None and cov.type == "continuous":
+        b.problems.add(
+            f"covariate '{sg.column}' is continuous; a subgroup needs 'cut' points",
+            key=key,
+            hint=f"e.g. {{column: {sg.column}, cut: [65], labels: ['<65', '>=65']}}",
+        )
+        return None
+    if cov is not None:
+        values, order = covs.get(sg.column), cov_levels.get(sg.column, [])
+    else:
+        col = b.column(sg.column, key)
+        if col is None:
+            return None
+        values = _levels_series(col)
+        order = sorted(values.dropna().unique().tolist(), key=_sort_key)
+    if values is None:
+        return None
+    if sg.levels is not None:
+        wanted = [level_str(v) for v in sg.levels]
+        for lvl in wanted:
+            if lvl not in order:
+                b.problems.add(
+                    f"level '{lvl}' (from {key}.levels) is not in the data",
+                    where=b.where,
+                    key=sg.column,
+                    hint=f"levels in the data: {', '.join(order)}",
+                )
+        order = wanted + [lvl for lvl in order if lvl not in wanted]
+    shown = order
+    if sg.labels is not None:
+        if len(sg.labels) != len(order):
+            b.problems.add(
+                f"{len(sg.labels)} label(s) for {len(order)} level(s) ({', '.join(order)})",
+                key=f"{key}.labels",
+                hint="give one label per level, in the levels' order",
+            )
+            return None
+        shown = list(sg.labels)
+    mapping = dict(zip(order, shown, strict=True))
+    cat = pd.Series(pd.Categorical(values.astype(object).map(mapping), categories=shown), index=values.index)
+    return SubgroupData(sg.column, label, shown, cat)
 
 
 def _sort_key(level: str) -> tuple[int, float, str]:
@@ -263,18 +417,28 @@ def _select(study: Study, raw: RawData) -> tuple[pd.DataFrame, list[dict[str, An
         return raw.frame, []
     from .expr import ExprError, apply_selection
 
-    steps = [("exclude", s.exclude, s.reason) if s.exclude is not None else ("include", s.include, s.reason)
-             for s in study.selection]
+    steps = [
+        ("exclude", s.exclude, s.reason) if s.exclude is not None else ("include", s.include, s.reason)
+        for s in study.selection
+    ]
     frame = _typed_for_selection(raw.frame)
     try:
         kept, flow = apply_selection(frame, steps)
     except ExprError as exc:
-        raise fail(str(exc), where=str(raw.path), key="selection",
-                   hint="see docs/spec.md for the selection expression language") from None
+        raise fail(
+            str(exc),
+            where=str(raw.path),
+            key="selection",
+            hint="see docs/spec.md for the selection expression language",
+        ) from None
     if kept.empty:
-        raise fail("every row was excluded by the selection steps", where=str(raw.path), key="selection",
-                   hint="check each step's expression; the flow so far: "
-                   + "; ".join(f"{f['reason']}: -{f['n_excluded']}" for f in flow))
+        raise fail(
+            "every row was excluded by the selection steps",
+            where=str(raw.path),
+            key="selection",
+            hint="check each step's expression; the flow so far: "
+            + "; ".join(f"{f['reason']}: -{f['n_excluded']}" for f in flow),
+        )
     return raw.frame.loc[kept.index], flow
 
 
@@ -304,6 +468,11 @@ def build_cohort(study: Study, raw: RawData) -> Cohort:
         if values is not None:
             covs[cid] = values
             cov_levels[cid] = order
+    subgroups = {}
+    for sg in study.subgroup_specs():
+        data = subgroup_values(b, sg, covs, cov_levels)
+        if data is not None:
+            subgroups[sg.column] = data
     b.problems.raise_if_any()
     assert group is not None
     out = pd.DataFrame(index=frame.index)
@@ -319,9 +488,15 @@ def build_cohort(study: Study, raw: RawData) -> Cohort:
         "n_rows": int(len(raw.frame)),
         "n_columns": int(raw.frame.shape[1]),
     }
-    return Cohort(frame=out, group_levels=group_levels,
-                  endpoints={k: v for k, v in endpoints.items() if v is not None},
-                  flow=flow, source=source, covariate_levels=cov_levels)
+    return Cohort(
+        frame=out,
+        group_levels=group_levels,
+        endpoints={k: v for k, v in endpoints.items() if v is not None},
+        flow=flow,
+        source=source,
+        covariate_levels=cov_levels,
+        subgroups=subgroups,
+    )
 
 
 def load_cohort(study: Study, spec_dir: Path) -> Cohort:

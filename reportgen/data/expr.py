@@ -304,9 +304,7 @@ class _Token:
         """True when the token can end an operand (so a following '-' is subtraction)."""
         if self.kind == "name":
             return self.value not in _RESERVED
-        return (
-            self.kind in ("quoted", "number", "text") or self.kind == "punct" and self.value in ")]"
-        )
+        return self.kind in ("quoted", "number", "text") or self.kind == "punct" and self.value in ")]"
 
     def describe(self) -> str:
         return "end of expression" if self.kind == "end" else f"'{self.source}'"
@@ -385,11 +383,7 @@ def _tokenize(text: str) -> Iterator[_Token]:
                 "as a column in the data)",
                 i,
             )
-        hint = (
-            "; write column names with spaces or other characters in backquotes: `name`"
-            if c.isalpha()
-            else ""
-        )
+        hint = "; write column names with spaces or other characters in backquotes: `name`" if c.isalpha() else ""
         raise ExprError(f"unexpected character '{c}' {_at(i)}{hint}", i)
     yield _Token("end", None, n, "")
 
@@ -451,13 +445,10 @@ class _Parser:
     def unexpected(self, tok: _Token, expected: str) -> ExprError:
         if tok.kind == "name" and tok.value != tok.value.lower() and tok.value.lower() in _RESERVED:
             return ExprError(
-                f"unexpected '{tok.value}' {_at(tok.pos)}; keywords are written in "
-                f"lowercase: '{tok.value.lower()}'",
+                f"unexpected '{tok.value}' {_at(tok.pos)}; keywords are written in lowercase: '{tok.value.lower()}'",
                 tok.pos,
             )
-        return ExprError(
-            f"unexpected {tok.describe()} {_at(tok.pos)}; expected {expected}", tok.pos
-        )
+        return ExprError(f"unexpected {tok.describe()} {_at(tok.pos)}; expected {expected}", tok.pos)
 
     def parse(self) -> Expr:
         expr = self.parse_or()
@@ -505,8 +496,7 @@ class _Parser:
             if isinstance(left, Literal):
                 if isinstance(right, Literal):
                     raise ExprError(
-                        f"'{left} {tok.value} {right}' {_at(left.pos)} compares two values; "
-                        "one side must be a column",
+                        f"'{left} {tok.value} {right}' {_at(left.pos)} compares two values; one side must be a column",
                         left.pos,
                     )
                 node = Compare(right, _MIRROR[tok.value], left)
@@ -531,9 +521,7 @@ class _Parser:
             node = IsMissing(self.require_column(left, "'is missing'"), negated)
         else:
             what = f"column '{left.name}'" if isinstance(left, Column) else str(left)
-            raise self.unexpected(
-                tok, f"a comparison after {what} (==, !=, <, <=, >, >=, in, not in, is missing)"
-            )
+            raise self.unexpected(tok, f"a comparison after {what} (==, !=, <, <=, >, >=, in, not in, is missing)")
         after = self.peek()
         if after.kind == "op":
             raise ExprError(
@@ -585,9 +573,7 @@ class _Parser:
         if not close.is_punct(")"):
             raise ExprError(f"{usage}; found {close.describe()} {_at(close.pos)}", close.pos)
         if not _BARE_DATE.fullmatch(arg.value):
-            raise ExprError(
-                f"{arg.source} {_at(arg.pos)} is not a date in the form YYYY-MM-DD", arg.pos
-            )
+            raise ExprError(f"{arg.source} {_at(arg.pos)} is not a date in the form YYYY-MM-DD", arg.pos)
         try:
             value = datetime.date.fromisoformat(arg.value)
         except ValueError:
@@ -610,8 +596,7 @@ class _Parser:
             item = self.parse_operand()
             if isinstance(item, Column):
                 raise ExprError(
-                    f"list items must be values, found column '{item.name}' {_at(item.pos)}; "
-                    "put text in quotes",
+                    f"list items must be values, found column '{item.name}' {_at(item.pos)}; put text in quotes",
                     item.pos,
                 )
             values.append(item)
@@ -735,9 +720,7 @@ def _values(df: pd.DataFrame, column: Column) -> _Values:
         if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
             array = series.to_numpy()
         else:
-            array = pd.to_numeric(series, errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan
-            )
+            array = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     elif kind == "text":
         array = np.where(valid, series.to_numpy(dtype=object), "")
     elif kind == "bool":
@@ -786,9 +769,7 @@ def _as_dates(values: _Values) -> np.ndarray:
         return values.array.astype("datetime64[D]")
     text = pd.Series(values.array, dtype=object)
     looks_like_date = text.str.match(r"\d{4}-\d{2}-\d{2}(?:[T ]|$)").to_numpy(dtype=bool)
-    parsed = pd.to_datetime(
-        text.str.slice(0, 10).where(looks_like_date), format="%Y-%m-%d", errors="coerce"
-    )
+    parsed = pd.to_datetime(text.str.slice(0, 10).where(looks_like_date), format="%Y-%m-%d", errors="coerce")
     dates = parsed.to_numpy().astype("datetime64[D]")
     bad = values.valid & np.isnat(dates)
     if bad.any():
@@ -821,14 +802,11 @@ def _check_literal(values: _Values, literal: Literal, op: str) -> None:
         }
         described = {"number": "the number ", "text": "the text "}.get(kind, "")
         raise ExprError(
-            f"cannot compare {values.label()} with {described}{literal}"
-            + hints.get((values.kind, kind), ""),
+            f"cannot compare {values.label()} with {described}{literal}" + hints.get((values.kind, kind), ""),
             literal.pos,
         )
     if values.kind == "bool" and op not in ("==", "!="):
-        raise ExprError(
-            f"'{op}' does not apply to {values.label()}; use == or !=", values.column.pos
-        )
+        raise ExprError(f"'{op}' does not apply to {values.label()}; use == or !=", values.column.pos)
 
 
 def _literal_array_value(literal: Literal) -> Any:
@@ -847,9 +825,7 @@ def _compare(node: Compare, df: pd.DataFrame) -> np.ndarray:
         if left.kind != right.kind:
             raise ExprError(f"cannot compare {left.label()} with {right.label()}", node.right.pos)
         if left.kind == "bool" and node.op not in ("==", "!="):
-            raise ExprError(
-                f"'{node.op}' does not apply to {left.label()}; use == or !=", node.left.pos
-            )
+            raise ExprError(f"'{node.op}' does not apply to {left.label()}; use == or !=", node.left.pos)
         result = _OPS[node.op](left.array, right.array)
         return np.asarray(result, dtype=bool) & left.valid & right.valid
     if left.kind == "empty":

@@ -30,8 +30,12 @@ def _decode(raw: bytes, encoding: str | None, where: str) -> str:
         try:
             return raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise fail(f"cannot decode the file as {encoding}: {exc}", where=where,
-                       key="data.encoding", hint="remove data.encoding to detect it, or give the right one") from None
+            raise fail(
+                f"cannot decode the file as {encoding}: {exc}",
+                where=where,
+                key="data.encoding",
+                hint="remove data.encoding to detect it, or give the right one",
+            ) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -46,13 +50,18 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
-def read_table(path: Path, *, sheet: str | int | None = None, delimiter: str | None = None,
-               encoding: str | None = None) -> RawData:
+def read_table(
+    path: Path, *, sheet: str | int | None = None, delimiter: str | None = None, encoding: str | None = None
+) -> RawData:
     """Read one data file; raise a ``UserError`` naming the file when it cannot be read."""
     where = str(path)
     if not path.is_file():
-        raise fail("data file not found", where=where, key="data.path",
-                   hint="data.path is relative to the spec file's folder; check the name")
+        raise fail(
+            "data file not found",
+            where=where,
+            key="data.path",
+            hint="data.path is relative to the spec file's folder; check the name",
+        )
     raw = path.read_bytes()
     if not raw.strip():
         raise fail("the data file is empty", where=where, key="data.path")
@@ -62,20 +71,32 @@ def read_table(path: Path, *, sheet: str | int | None = None, delimiter: str | N
         if suffix in (".csv", ".tsv", ".txt"):
             text = _decode(raw, encoding, where)
             sep = delimiter or ("\t" if suffix == ".tsv" else _sniff_delimiter(text))
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                                na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."])
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=["", "NA", "N/A", "NaN", "nan", "NULL", "null", "."],
+            )
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0)
         elif suffix == ".parquet":
             frame = pd.read_parquet(io.BytesIO(raw))
         else:
-            raise fail(f"unsupported file type '{suffix}'", where=where, key="data.path",
-                       hint="use .csv, .tsv, .xlsx or .parquet")
+            raise fail(
+                f"unsupported file type '{suffix}'",
+                where=where,
+                key="data.path",
+                hint="use .csv, .tsv, .xlsx or .parquet",
+            )
     except (ValueError, pd.errors.ParserError, OSError, KeyError) as exc:
         if isinstance(exc, pd.errors.EmptyDataError):
             raise fail("the data file has no columns", where=where) from None
-        raise fail(f"cannot read the file: {exc}", where=where,
-                   hint="check that the file is a valid table of the type its extension says") from None
+        raise fail(
+            f"cannot read the file: {exc}",
+            where=where,
+            hint="check that the file is a valid table of the type its extension says",
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise fail("the data file has a header but no rows", where=where)

@@ -40,9 +40,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """
     fmt = fmt.lower().lstrip(".")
     if fmt not in _METADATA:
-        raise ValueError(
-            f"unsupported figure format {fmt!r}; choose one of {', '.join(sorted(_METADATA))}"
-        )
+        raise ValueError(f"unsupported figure format {fmt!r}; choose one of {', '.join(sorted(_METADATA))}")
     buf = io.BytesIO()
     # Matplotlib's defaults plus our settings: a user's matplotlibrc (say
     # savefig.bbox: tight) must not change the bytes.
@@ -58,9 +56,7 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(
-    fig: Figure, basepath: Path, formats: Iterable[str] = ("svg", "png")
-) -> dict[str, Path]:
+def save_figure(fig: Figure, basepath: Path, formats: Iterable[str] = ("svg", "png")) -> dict[str, Path]:
     """Write ``fig`` as ``basepath.<fmt>`` for each format; return {format: path}.
 
     All formats are encoded in memory first, so a failure writes no file.

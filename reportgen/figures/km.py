@@ -167,9 +167,7 @@ def thin_steps(
     return idx[last_in_bin]
 
 
-def censor_mark_indices(
-    time: np.ndarray, n_censor: np.ndarray, *, x_max: float, max_marks: int = 200
-) -> np.ndarray:
+def censor_mark_indices(time: np.ndarray, n_censor: np.ndarray, *, x_max: float, max_marks: int = 200) -> np.ndarray:
     """Indices of the censoring times to mark on a curve (times up to ``x_max``).
 
     All of them when there are at most ``max_marks``. Otherwise the x range
@@ -191,9 +189,7 @@ def censor_mark_indices(
     return idx[first_in_bin]
 
 
-def nice_tick_interval(
-    x_max: float, time_unit: str, *, max_intervals: int = 10, min_intervals: int = 3
-) -> float:
+def nice_tick_interval(x_max: float, time_unit: str, *, max_intervals: int = 10, min_intervals: int = 3) -> float:
     """A readable x tick interval for an axis from 0 to ``x_max`` in ``time_unit``.
 
     Unit-specific intervals come first (months: 1, 2, 3, 6, 12, ...; years: 0.5,
@@ -334,15 +330,9 @@ class _Measure:
         paragraphs = text.split("\n")
         best: tuple[int, float, list[str]] | None = None
         for chars in range(max(len(p) for p in paragraphs), 0, -1):
-            lines = [
-                ln
-                for p in paragraphs
-                for ln in (textwrap.wrap(p, chars, break_long_words=False) or [""])
-            ]
+            lines = [ln for p in paragraphs for ln in (textwrap.wrap(p, chars, break_long_words=False) or [""])]
             widths = [self.width(ln, size) for ln in lines]
-            if not all(
-                w <= max_pt or " " not in ln.strip() for w, ln in zip(widths, lines, strict=True)
-            ):
+            if not all(w <= max_pt or " " not in ln.strip() for w, ln in zip(widths, lines, strict=True)):
                 continue
             if best is not None and len(lines) > best[0]:
                 break
@@ -365,9 +355,7 @@ def _check_panels(
     if not panels:
         raise ValueError("a KM figure needs at least one panel")
     if len(annotations) != len(panels):
-        raise ValueError(
-            f"got {len(annotations)} annotations for {len(panels)} panels; give one per panel"
-        )
+        raise ValueError(f"got {len(annotations)} annotations for {len(panels)} panels; give one per panel")
     out = []
     for (title, curves), annotation in zip(panels, annotations, strict=True):
         if not curves:
@@ -509,9 +497,7 @@ def _draw(
     shared = all(labels == label_lists[0] for labels in label_lists)
     row_label_max_pt = 0.25 * fig_w_pt if shared else 0.3 * fig_w_pt / n_panels
     heading = "Number at risk"
-    wrapped = [
-        [measure.wrap(lbl, row_label_max_pt, fs) for lbl in labels] for labels in label_lists
-    ]
+    wrapped = [[measure.wrap(lbl, row_label_max_pt, fs) for lbl in labels] for labels in label_lists]
     row_labels = [w if (j == 0 or not shared) else None for j, w in enumerate(wrapped)]
     widest_n = max(
         (float(np.max(a["n_risk"][:1], initial=0)) for p in panels for _, a in p.items),
@@ -675,9 +661,7 @@ def _axes_frame(
     ax.set_facecolor("none")
 
 
-def _legend(
-    ax: Axes, drawn: list[_Drawn], measure: _Measure, *, max_pt: float, style: FigureStyle
-) -> Legend:
+def _legend(ax: Axes, drawn: list[_Drawn], measure: _Measure, *, max_pt: float, style: FigureStyle) -> Legend:
     """Group labels with their line colours; ``_finish_layout`` moves it once the layout is known."""
     fs = style.font_size_pt
     handles = [Line2D([], [], color=d.colour, linewidth=style.line_width_pt * 1.5) for d in drawn]
@@ -840,16 +824,12 @@ def _grow(fig: Figure, extra_pt: float) -> None:
     fig.set_size_inches(w, h + extra_pt / 72.0)
 
 
-def _figure_legend(
-    fig: Figure, colours: dict[str, str], measure: _Measure, *, style: FigureStyle
-) -> Legend:
+def _figure_legend(fig: Figure, colours: dict[str, str], measure: _Measure, *, style: FigureStyle) -> Legend:
     """One legend for all groups, centred above the panels, one column per group."""
     fs = style.font_size_pt
     n = len(colours)
     per_item_pt = 0.95 * style.width_in * 72.0 / n - 3.5 * fs
-    handles = [
-        Line2D([], [], color=c, linewidth=style.line_width_pt * 1.5) for c in colours.values()
-    ]
+    handles = [Line2D([], [], color=c, linewidth=style.line_width_pt * 1.5) for c in colours.values()]
     labels = [measure.wrap(label, per_item_pt, fs) for label in colours]
     return fig.legend(
         handles, labels, loc="outside upper center", ncols=n, frameon=False,
@@ -898,9 +878,7 @@ def _free_spot(
             box = Bbox.from_bounds(x0, y0, w, h)
             distance = math.hypot(i / (_GRID_X - 1) - corner[0], k / (_GRID_Y - 1) - corner[1])
             cost = sum(100.0 for t in taken if t.overlaps(box))
-            (dx0, dy0), (dx1, dy1) = to_data.transform(
-                [[x0 - margin, y0 - margin], [x0 + w + margin, y0 + h + margin]]
-            )
+            (dx0, dy0), (dx1, dy1) = to_data.transform([[x0 - margin, y0 - margin], [x0 + w + margin, y0 + h + margin]])
             for d in drawn:
                 cost += _CURVE_COST * _crosses(d.x, d.y, d.y, d.end, dx0, dx1, dy0, dy1)
                 cost += 1.0 * _crosses(d.x, d.lo, d.hi, d.end, dx0, dx1, dy0, dy1)

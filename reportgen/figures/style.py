@@ -65,8 +65,7 @@ class FigureStyle:
             problems.append(f"height_ratio must be positive, got {self.height_ratio!r}")
         if not self.font_size_pt >= MIN_FONT_PT:
             problems.append(
-                f"font_size_pt must be at least {MIN_FONT_PT:g} pt at print size, "
-                f"got {self.font_size_pt!r}"
+                f"font_size_pt must be at least {MIN_FONT_PT:g} pt at print size, got {self.font_size_pt!r}"
             )
         if not self.palette:
             problems.append("palette must hold at least one colour")

@@ -82,8 +82,9 @@ def p_text(p: float | None, style: NumberStyle = DEFAULT) -> str:
     return f"p{eq}={eq}{shown}"
 
 
-def ci(lo: float | None, hi: float | None, digits: int, style: NumberStyle = DEFAULT,
-       missing: str | None = None) -> str:
+def ci(
+    lo: float | None, hi: float | None, digits: int, style: NumberStyle = DEFAULT, missing: str | None = None
+) -> str:
     """'4.2-6.0' (separator from the style); a limit not reached prints as NR."""
     miss = style.not_reached if missing is None else missing
     a, b = num(lo, digits, style, miss), num(hi, digits, style, miss)

@@ -23,13 +23,22 @@ def endpoint_facts(ep: dict[str, Any], alpha: float) -> dict[str, Any]:
     multi_terms = multi["terms"] if multi else []
     ph = multi.get("ph_test") if multi else None
     ph_viol = [t for t in (ph["terms"] if ph else []) if significant(t["p"], alpha)]
+    sub = [r for r in ep.get("subgroups", []) if r.get("hr") is not None]
+    ranked = sorted(sub, key=lambda r: r["hr"])
+    tests = ep.get("subgroup_tests", {})
     return {
+        "subgroup_smallest": ranked[0] if ranked else None,
+        "subgroup_largest": ranked[-1] if len(ranked) > 1 else None,
+        "subgroup_not_estimable": [r for r in ep.get("subgroups", []) if r.get("not_estimable")],
+        "interaction_significant": [t for t in tests.values() if significant(t.get("p"), alpha)],
+        "interaction_ps": [t["p"] for t in tests.values() if t.get("p") is not None],
         "logrank_significant": significant(ep["logrank"]["p"], alpha),
         "uni_group": uni_group,
         "multi_group": _group_rows(multi_terms),
         "multi_significant": [r for r in multi_terms if r["variable"] != "group" and significant(r["p"], alpha)],
-        "multi_not_significant": [r for r in multi_terms if r["variable"] != "group" and r["p"] is not None
-                                  and not significant(r["p"], alpha)],
+        "multi_not_significant": [
+            r for r in multi_terms if r["variable"] != "group" and r["p"] is not None and not significant(r["p"], alpha)
+        ],
         "not_estimable": [r for r in cox["univariable"] + multi_terms if r.get("not_estimable")],
         "ph_violations": ph_viol,
         "ph_global_significant": bool(ph and significant(ph.get("global_p"), alpha)),

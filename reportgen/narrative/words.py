@@ -68,16 +68,20 @@ def rate_phrase(mark: dict[str, Any], conf_level: float, style: NumberStyle) -> 
     if mark["survival"] is None:
         return style.not_estimable_text
     lo, hi = (None if v is None else v * 100 for v in mark["ci"])
-    return (f"{num(mark['survival'] * 100, style.percent_digits, style)}% "
-            f"({conf_pct(conf_level)} CI {ci(lo, hi, style.percent_digits, style)}%)")
+    return (
+        f"{num(mark['survival'] * 100, style.percent_digits, style)}% "
+        f"({conf_pct(conf_level)} CI {ci(lo, hi, style.percent_digits, style)}%)"
+    )
 
 
 def hr_phrase(row: dict[str, Any] | None, conf_level: float, style: NumberStyle, with_p: bool = True) -> str:
     """'HR 0.62, 95% CI 0.38-1.01, p = 0.052'."""
     if row is None or row.get("hr") is None:
         return "HR not estimable"
-    text = (f"HR {num(row['hr'], style.hr_digits, style)}, {conf_pct(conf_level)} CI "
-            f"{ci(*row['ci'], style.hr_digits, style)}")
+    text = (
+        f"HR {num(row['hr'], style.hr_digits, style)}, {conf_pct(conf_level)} CI "
+        f"{ci(*row['ci'], style.hr_digits, style)}"
+    )
     return f"{text}, {p_text(row['p'], style)}" if with_p else text
 
 

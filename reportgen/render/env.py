@@ -24,7 +24,7 @@ def make_env(style: NumberStyle, user_templates: Path | None = None) -> Sandboxe
         loader=FileSystemLoader(search),
         autoescape=True,
         undefined=StrictUndefined,
-        trim_blocks=True,
+        trim_blocks=False,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
@@ -32,28 +32,36 @@ def make_env(style: NumberStyle, user_templates: Path | None = None) -> Sandboxe
     def bind(fn: Any) -> Any:
         def bound(*args: Any, **kwargs: Any) -> Any:
             return fn(*args, style=style, **kwargs)
+
         return bound
 
-    env.filters.update({
-        "num": lambda x, d=1: num(x, d, style),
-        "pvalue": bind(pvalue),
-        "p_text": bind(p_text),
-        "ci": lambda pair, d=1: ci(pair[0], pair[1], d, style),
-        "percent": bind(percent),
-        "plural": words.plural,
-        "cap_first": words.cap_first,
-        "lower_first": words.lower_first,
-        "joined": words.joined,
-        "duration": lambda t, unit: words.duration(t, unit, style),
-        "landmark_label": words.landmark_label,
-        "unit_singular": words.time_unit_singular,
-    })
-    env.globals.update({
-        "style": style,
-        "median_phrase": lambda g, unit, level: words.median_phrase(g, unit, level, style),
-        "rate_phrase": lambda m, level: words.rate_phrase(m, level, style),
-        "hr_phrase": lambda row, level, with_p=True: words.hr_phrase(row, level, style, with_p),
-        "significant": words.significant,
-        "conf_pct": words.conf_pct,
-    })
+    env.filters.update(
+        {
+            "num": lambda x, d=1: num(x, d, style),
+            "pvalue": bind(pvalue),
+            "p_text": bind(p_text),
+            "ci": lambda pair, d=1: ci(pair[0], pair[1], d, style),
+            "percent": bind(percent),
+            "plural": words.plural,
+            "g": lambda x: f"{x:g}",
+            "min": min,
+            "max": max,
+            "cap_first": words.cap_first,
+            "lower_first": words.lower_first,
+            "joined": words.joined,
+            "duration": lambda t, unit: words.duration(t, unit, style),
+            "landmark_label": words.landmark_label,
+            "unit_singular": words.time_unit_singular,
+        }
+    )
+    env.globals.update(
+        {
+            "style": style,
+            "median_phrase": lambda g, unit, level: words.median_phrase(g, unit, level, style),
+            "rate_phrase": lambda m, level: words.rate_phrase(m, level, style),
+            "hr_phrase": lambda row, level, with_p=True: words.hr_phrase(row, level, style, with_p),
+            "significant": words.significant,
+            "conf_pct": words.conf_pct,
+        }
+    )
     return env

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from ..figures.report_figures import RenderedFigure, all_figures
 from ..figures.style import FigureStyle
 from ..format import NumberStyle
@@ -28,10 +30,15 @@ class Report:
     figures: list[RenderedFigure]
 
 
-def _css() -> dict[str, str]:
+def _css() -> dict[str, Markup]:
+    """The shipped style sheets, marked safe: CSS inside <style> is raw text, so HTML-escaping would
+    corrupt its quotes. They are our own files; '</' is refused so a sheet cannot close the element."""
     styles = asset_dir("styles")
-    return {"base": (styles / "base.css").read_text(encoding="utf-8"),
-            "print": (styles / "print.css").read_text(encoding="utf-8")}
+    sheets = {name: (styles / f"{name}.css").read_text(encoding="utf-8") for name in ("base", "print")}
+    for name, text in sheets.items():
+        if "</" in text:
+            raise ValueError(f"styles/{name}.css must not contain '</'")
+    return {name: Markup(text) for name, text in sheets.items()}
 
 
 def term_labels(study: Study) -> dict[str, str]:
@@ -40,12 +47,17 @@ def term_labels(study: Study) -> dict[str, str]:
     return labels
 
 
-def build_report(study: Study, results: dict[str, Any], spec_dir: Path,
-                 style: NumberStyle | None = None, fig_style: FigureStyle | None = None) -> Report:
+def build_report(
+    study: Study,
+    results: dict[str, Any],
+    spec_dir: Path,
+    style: NumberStyle | None = None,
+    fig_style: FigureStyle | None = None,
+) -> Report:
     style = style or NumberStyle()
     fig_style = fig_style or FigureStyle()
     tables = all_tables(results, style)
-    figures = all_figures(results, style, fig_style, study.analysis.km.break_time)
+    figures = all_figures(results, style, fig_style, study.analysis.km.break_time, study.analysis.subgroup.km_panels)
     user_templates = (spec_dir / study.templates) if study.templates else None
     env = make_env(style, user_templates)
     labels = term_labels(study)

@@ -128,8 +128,11 @@ def _description(loc: tuple[Any, ...]) -> str | None:
 def parse_study(data: Any, where: str = "<spec>", text: str = "") -> Study:
     """Validate a parsed YAML mapping into a ``Study`` (all problems reported together)."""
     if not isinstance(data, dict):
-        raise fail("the spec must be a mapping of keys to values", where=where,
-                   hint="start from `reportgen init DIR` for a commented example")
+        raise fail(
+            "the spec must be a mapping of keys to values",
+            where=where,
+            hint="start from `reportgen init DIR` for a commented example",
+        )
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
@@ -142,21 +145,28 @@ def load_study(path: str | Path) -> Study:
     """Read and validate a study spec file."""
     path = Path(path)
     if not path.is_file():
-        raise fail("spec file not found", where=str(path),
-                   hint="check the path, or create one with `reportgen init DIR`")
+        raise fail(
+            "spec file not found", where=str(path), hint="check the path, or create one with `reportgen init DIR`"
+        )
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise fail(f"the spec is not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path),
-                   hint="save the file as UTF-8") from None
+        raise fail(
+            f"the spec is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            where=str(path),
+            hint="save the file as UTF-8",
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise fail(f"malformed YAML: {problem}", where=place,
-                   hint="check indentation and quoting near that line (quote values containing ': ' or '#')") from None
+        raise fail(
+            f"malformed YAML: {problem}",
+            where=place,
+            hint="check indentation and quoting near that line (quote values containing ': ' or '#')",
+        ) from None
     return parse_study(data, where=str(path), text=text)
 
 

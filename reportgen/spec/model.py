@@ -122,12 +122,51 @@ class CoxOptions(_Model):
     )
 
 
+class Subgroup(_Model):
+    """A subgroup variable: a categorical column as it is, or a numeric column cut into bins.
+
+    ``cut: [c1, c2]`` makes the bins x < c1, c1 <= x < c2 and x >= c2 (each cut point
+    opens the upper bin); ``labels`` names the bins in that order and must say so
+    (e.g. ["<65", ">=65"])."""
+
+    column: str = Field(description="Covariate id or data column")
+    label: str | None = Field(None, description="Display name; default: the covariate's label or the column")
+    cut: list[float] | None = Field(None, min_length=1, description="Cut points of a numeric column (ascending)")
+    labels: list[str] | None = Field(None, description="Labels of the bins (len(cut) + 1), or of the levels")
+    levels: list[Level] | None = Field(None, description="Order of the levels of a categorical column")
+
+    @model_validator(mode="after")
+    def _cuts(self) -> Subgroup:
+        if self.cut is not None:
+            if any(b <= a for a, b in zip(self.cut, self.cut[1:], strict=False)):
+                raise ValueError("cut points must be strictly ascending")
+            if self.labels is not None and len(self.labels) != len(self.cut) + 1:
+                raise ValueError(
+                    f"{len(self.cut)} cut point(s) make {len(self.cut) + 1} bins, "
+                    f"but {len(self.labels)} label(s) were given"
+                )
+            if self.levels is not None:
+                raise ValueError("give either 'cut' (numeric column) or 'levels' (categorical), not both")
+        return self
+
+
+class SubgroupOptions(_Model):
+    """How subgroup analyses run."""
+
+    endpoints: list[str] | None = Field(None, description="Endpoint ids to analyse; default: all")
+    adjust: bool = Field(False, description="Adjust subgroup HRs for the multivariable model's covariates")
+    km_panels: str | None = Field(
+        None, description="Subgroup column whose levels get side-by-side Kaplan-Meier panels (by group)"
+    )
+
+
 class Analysis(_Model):
     """Which analyses run, and how."""
 
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level")
     km: KMOptions = Field(default_factory=KMOptions)
     cox: CoxOptions = Field(default_factory=CoxOptions)
+    subgroup: SubgroupOptions = Field(default_factory=SubgroupOptions)
 
 
 class StudyInfo(_Model):
@@ -155,6 +194,9 @@ class Study(_Model):
     group: Group
     endpoints: dict[str, Endpoint] = Field(min_length=1, description="Endpoints by id, e.g. pfs, os")
     covariates: dict[str, Covariate] = Field(default_factory=dict, description="Covariates by data column")
+    subgroups: list[str | Subgroup] = Field(
+        default_factory=list, description="Subgroup variables: a covariate id, or a mapping with column/cut/labels"
+    )
     analysis: Analysis = Field(default_factory=Analysis)
     templates: str | None = Field(None, description="Folder of your own templates, searched first")
 
@@ -176,6 +218,23 @@ class Study(_Model):
                     f"(covariates: {', '.join(self.covariates) or 'none'})"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _subgroup_options(self) -> Study:
+        for eid in self.analysis.subgroup.endpoints or []:
+            if eid not in self.endpoints:
+                raise ValueError(
+                    f"analysis.subgroup.endpoints: '{eid}' is not an endpoint id "
+                    f"(endpoints: {', '.join(self.endpoints)})"
+                )
+        panel = self.analysis.subgroup.km_panels
+        if panel is not None and panel not in [s.column for s in self.subgroup_specs()]:
+            raise ValueError(f"analysis.subgroup.km_panels: '{panel}' is not one of the subgroups")
+        return self
+
+    def subgroup_specs(self) -> list[Subgroup]:
+        """Every subgroup entry as a ``Subgroup`` (a bare id becomes ``Subgroup(column=id)``)."""
+        return [Subgroup(column=s) if isinstance(s, str) else s for s in self.subgroups]
 
     def group_label(self, level: str) -> str:
         return self.group.labels.get(level, level)

@@ -6,6 +6,7 @@ equals the same number in the text and in results.json.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..format import NumberStyle, ci, num, percent, pvalue
@@ -42,32 +43,51 @@ def table1(results: dict[str, Any], style: NumberStyle) -> Table:
 
     for var in t1["variables"]:
         test = var["test"]
-        p = pvalue(test["p"], style) + (f" {mark(test['method'])}" if test["method"] else "") if test["p"] is not None else ""
+        p = (
+            pvalue(test["p"], style) + (f" {mark(test['method'])}" if test["method"] else "")
+            if test["p"] is not None
+            else ""
+        )
         smd = _smd(var["smd"], style)
         unit = f", {var['unit']}" if var.get("unit") else ""
         if var["type"] == "continuous":
+
             def med(s: dict[str, Any]) -> str:
                 if not s["n"]:
                     return DASH
                 return f"{num(s['median'], 1, style)} ({num(s['q1'], 1, style)}{style.ci_separator}{num(s['q3'], 1, style)})"
+
             cells = [med(var["overall"]), *(med(var["summary"][g]) for g, _ in groups), p, smd]
             rows.append(Row(f"{var['label']}{unit}, median (IQR)", tuple(cells), "data"))
         else:
             rows.append(Row(f"{var['label']}{unit}, n (%)", ("", *("" for _ in groups), p, smd), "group"))
             total_known = sum(var["denominator"].values())
             for lvl in var["levels"]:
-                cells = [_count_pct(lvl["total"], total_known, style),
-                         *(_count_pct(lvl["counts"][g], var["denominator"][g], style) for g, _ in groups), "", ""]
+                cells = [
+                    _count_pct(lvl["total"], total_known, style),
+                    *(_count_pct(lvl["counts"][g], var["denominator"][g], style) for g, _ in groups),
+                    "",
+                    "",
+                ]
                 rows.append(Row(lvl["label"], tuple(cells), "level", indent=1))
         if var["missing_total"]:
             cells = [str(var["missing_total"]), *(str(var["missing"][g]) for g, _ in groups), "", ""]
             rows.append(Row("Missing", tuple(cells), "level", indent=1))
-    notes = ["Values are n (%) or median (interquartile range, IQR). Percentages are of patients with known values; "
-             "missing values are counted separately."]
+    notes = [
+        "Values are n (%) or median (interquartile range, IQR). Percentages are of patients with known values; "
+        "missing values are counted separately."
+    ]
     notes += [f"{letter} {method}." for method, letter in letters.items()]
     notes.append("SMD, standardised mean difference (absolute; > 0.1 is commonly taken as a notable imbalance).")
-    return Table("table1", "Baseline characteristics of the patients by group", "Characteristic", tuple(cols),
-                 tuple(rows), footnotes=tuple(notes), align=("right",) * len(cols))
+    return Table(
+        "table1",
+        "Baseline characteristics of the patients by group",
+        "Characteristic",
+        tuple(cols),
+        tuple(rows),
+        footnotes=tuple(notes),
+        align=("right",) * len(cols),
+    )
 
 
 def _count_pct(k: int, total: int, style: NumberStyle) -> str:
@@ -82,16 +102,20 @@ def survival_table(results: dict[str, Any], style: NumberStyle) -> Table:
     level = round(km0["conf_level"] * 100)
     landmark_times = [m["time"] for m in next(iter(km0["groups"].values()))["landmarks"]]
     unit = first["time_unit"]
-    cols = ["Patients", "Events", f"Median, {unit} ({level}% CI)",
-            *(f"{landmark_label(t, unit)} rate, % ({level}% CI)" for t in landmark_times), "Log-rank p"]
+    cols = [
+        "Patients",
+        "Events",
+        f"Median, {unit} ({level}% CI)",
+        *(f"{landmark_label(t, unit)} rate, % ({level}% CI)" for t in landmark_times),
+        "Log-rank p",
+    ]
     rows: list[Row] = []
     for ep in results["endpoints"].values():
         rows.append(Row(ep["label"], ("",) * len(cols), "group"))
         for i, (g, label) in enumerate(groups):
             k = ep["km"]["groups"][g]
             median = num(k["median"], style.time_digits, style, style.not_reached)
-            cells = [str(k["n"]), str(k["events"]),
-                     f"{median} ({ci(*k['median_ci'], style.time_digits, style)})"]
+            cells = [str(k["n"]), str(k["events"]), f"{median} ({ci(*k['median_ci'], style.time_digits, style)})"]
             for m in k["landmarks"]:
                 if m["survival"] is None:
                     cells.append(style.not_estimable)
@@ -107,8 +131,15 @@ def survival_table(results: dict[str, Any], style: NumberStyle) -> Table:
         f"NR, not reached; {style.not_estimable}, not estimable (time beyond the last follow-up).",
         "p-values from the two-sided log-rank test.",
     )
-    return Table("survival", "Survival outcomes by group", "Endpoint and group", tuple(cols), tuple(rows),
-                 footnotes=notes, align=("right",) * len(cols))
+    return Table(
+        "survival",
+        "Survival outcomes by group",
+        "Endpoint and group",
+        tuple(cols),
+        tuple(rows),
+        footnotes=notes,
+        align=("right",) * len(cols),
+    )
 
 
 def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
@@ -131,8 +162,10 @@ def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
         in_multi = any(k[0] == var for k in multi_by)
         if first["level"] is None:  # continuous
             label = first["label"]
-            cells = [*_hr_cells(first, style), *(_hr_cells(multi_by[(var, None)], style) if in_multi
-                                                 else (["", ""] if multi else []))]
+            cells = [
+                *_hr_cells(first, style),
+                *(_hr_cells(multi_by[(var, None)], style) if in_multi else (["", ""] if multi else [])),
+            ]
             rows.append(Row(label, tuple(cells), "data"))
             continue
         rows.append(Row(first["label"], ("",) * len(cols), "group"))
@@ -143,21 +176,34 @@ def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
             cells = [*_hr_cells(r, style), *(_hr_cells(m, style) if m else (["", ""] if multi else []))]
             rows.append(Row(r["level_label"], tuple(cells), "level", indent=1))
     ties = cox["ties"].capitalize()
-    notes = [f"HR, hazard ratio; CI, confidence interval. Cox proportional-hazards regression, {ties} method for "
-             "tied event times; Wald p-values."]
+    notes = [
+        f"HR, hazard ratio; CI, confidence interval. Cox proportional-hazards regression, {ties} method for "
+        "tied event times; Wald p-values."
+    ]
     notes.append("Univariable models use every patient with a known value of that variable.")
     if multi:
-        notes.append(f"Multivariable model: {multi['n']} patients with complete data, {multi['events']} events "
-                     f"({multi['n_excluded_missing']} excluded for missing values); concordance "
-                     f"{num(multi['concordance'], 2, style)}.")
+        notes.append(
+            f"Multivariable model: {multi['n']} patients with complete data, {multi['events']} events "
+            f"({multi['n_excluded_missing']} excluded for missing values); concordance "
+            f"{num(multi['concordance'], 2, style)}."
+        )
         ph = multi.get("ph_test")
         if ph and ph.get("global_p") is not None:
-            notes.append(f"Proportional-hazards assumption (Grambsch-Therneau test): global p = "
-                         f"{pvalue(ph['global_p'], style)}.")
+            notes.append(
+                f"Proportional-hazards assumption (Grambsch-Therneau test): global p = {pvalue(ph['global_p'], style)}."
+            )
     if any(r.get("not_estimable") for r in cox["univariable"] + (multi["terms"] if multi else [])):
         notes.append(f"{style.not_estimable}, not estimable (reason given in the text).")
-    return Table(f"cox_{eid}", f"Cox regression for {ep['label'].lower()}", "Variable", tuple(cols), tuple(rows),
-                 spanners=tuple(spanners), footnotes=tuple(notes), align=("right",) * len(cols))
+    return Table(
+        f"cox_{eid}",
+        f"Cox regression for {ep['label'].lower()}",
+        "Variable",
+        tuple(cols),
+        tuple(rows),
+        spanners=tuple(spanners),
+        footnotes=tuple(notes),
+        align=("right",) * len(cols),
+    )
 
 
 def _by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, str | None], dict[str, Any]]:
@@ -169,13 +215,133 @@ def _hr_cells(r: dict[str, Any] | None, style: NumberStyle) -> list[str]:
         return ["", ""]
     if r["hr"] is None:
         return [style.not_estimable, ""]
-    return [f"{num(r['hr'], style.hr_digits, style)} ({ci(*r['ci'], style.hr_digits, style)})",
-            pvalue(r["p"], style)]
+    return [f"{num(r['hr'], style.hr_digits, style)} ({ci(*r['ci'], style.hr_digits, style)})", pvalue(r["p"], style)]
 
 
 def all_tables(results: dict[str, Any], style: NumberStyle) -> list[Table]:
     """Every table of the report, numbered in order of appearance."""
     tables = [table1(results, style), survival_table(results, style)]
     tables += [cox_table(results, eid, style) for eid in results["endpoints"]]
+    tables += [subgroup_table(results, eid, style) for eid, ep in results["endpoints"].items() if ep["subgroups"]]
     return [t.with_number(i + 1) for i, t in enumerate(tables)]
 
+
+@dataclass(frozen=True)
+class SubgroupLine:
+    """One line of a subgroup table or forest plot: text cells plus the numbers the plot draws."""
+
+    label: str
+    kind: str  # "overall", "header", "row"
+    indent: int
+    arms: tuple[str, ...]  # "n (events)" per arm
+    medians: tuple[str, ...]  # "median (CI)" per arm
+    hr_text: str
+    p_interaction: str
+    hr: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    weight: float | None = None
+    note: str | None = None
+
+
+def _n_events(arm: dict[str, Any]) -> str:
+    return f"{arm['n']} ({arm['events']})"
+
+
+def subgroup_lines(results: dict[str, Any], eid: str, style: NumberStyle) -> list[SubgroupLine]:
+    """Overall row, then per subgroup variable a header (with the interaction p) and its levels."""
+    ep = results["endpoints"][eid]
+    groups = _groups(results)
+
+    def med(arm: dict[str, Any]) -> str:
+        if not arm["n"]:
+            return DASH
+        return (
+            f"{num(arm['median'], style.time_digits, style, style.not_reached)} "
+            f"({ci(*arm['median_ci'], style.time_digits, style)})"
+        )
+
+    def hr_text(row: dict[str, Any]) -> str:
+        if row.get("hr") is None:
+            return style.not_estimable
+        return f"{num(row['hr'], style.hr_digits, style)} ({ci(*row['ci'], style.hr_digits, style)})"
+
+    overall_hr = [r for r in ep["cox"]["univariable"] if r["variable"] == "group"]
+    km = ep["km"]["groups"]
+    lines = []
+    if len(overall_hr) == 1:
+        r = overall_hr[0]
+        lines.append(
+            SubgroupLine(
+                "All patients",
+                "overall",
+                0,
+                tuple(_n_events(km[g]) for g, _ in groups),
+                tuple(med(km[g]) for g, _ in groups),
+                hr_text(r),
+                "",
+                r["hr"],
+                r["ci"][0],
+                r["ci"][1],
+                (1 / r["se"] ** 2) if r.get("se") else None,
+                r.get("not_estimable"),
+            )
+        )
+    for var, test in ep.get("subgroup_tests", {}).items():
+        p = pvalue(test["p"], style) if test.get("p") is not None else style.not_estimable
+        lines.append(SubgroupLine(test["label"], "header", 0, ("",) * len(groups), ("",) * len(groups), "", p))
+        for row in (r for r in ep["subgroups"] if r["variable"] == var):
+            arms = row["arms"]
+            note = f"{style.not_estimable_text}: {row['not_estimable']}" if row.get("not_estimable") else None
+            lines.append(
+                SubgroupLine(
+                    row["level"],
+                    "row",
+                    1,
+                    tuple(_n_events(arms[g]) for g, _ in groups),
+                    tuple(med(arms[g]) for g, _ in groups),
+                    hr_text(row),
+                    "",
+                    row.get("hr"),
+                    row["ci"][0],
+                    row["ci"][1],
+                    row.get("weight"),
+                    note,
+                )
+            )
+    return lines
+
+
+def subgroup_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
+    ep = results["endpoints"][eid]
+    groups = _groups(results)
+    level = round(ep["km"]["conf_level"] * 100)
+    lines = subgroup_lines(results, eid, style)
+    k = len(groups)
+    cols = [*(label for _, label in groups), *(label for _, label in groups), f"HR ({level}% CI)", "p for interaction"]
+    spanners = (Spanner("Patients (events)", 0, k), Spanner(f"Median, {ep['time_unit']} ({level}% CI)", k, k))
+    rows = []
+    for ln in lines:
+        kind = {"overall": "data", "header": "group", "row": "level"}[ln.kind]
+        rows.append(Row(ln.label, (*ln.arms, *ln.medians, ln.hr_text, ln.p_interaction), kind, ln.indent))
+    tests = ep.get("subgroup_tests", {})
+    adjusted = next((t["adjusted_for"] for t in tests.values() if t.get("adjusted_for")), [])
+    notes = [
+        f"HR, hazard ratio of {' and '.join(label for _, label in groups[1:])} versus {groups[0][1]} "
+        f"within each subgroup (Cox regression, {ep['cox']['ties'].capitalize()} ties"
+        + (f", adjusted for {', '.join(adjusted)}" if adjusted else ", unadjusted")
+        + ").",
+        "p for interaction: likelihood-ratio test of the group-by-subgroup interaction terms in a Cox model.",
+        "Subgroup analyses are exploratory; a difference between subgroups is supported only by the interaction test.",
+        f"{style.not_estimable}, not estimable; NR, not reached.",
+    ]
+    return Table(
+        f"subgroups_{eid}",
+        f"Subgroup analyses of {ep['label'].lower()}",
+        "Subgroup",
+        tuple(cols),
+        tuple(rows),
+        spanners=spanners,
+        footnotes=tuple(notes),
+        align=("right",) * len(cols),
+    )

@@ -44,8 +44,17 @@ class Table:
     align: tuple[str, ...] = field(default=())  # per body column: "left", "right", "center"
 
     def with_number(self, number: int) -> Table:
-        return Table(self.id, self.title, self.stub_label, self.column_labels, self.rows, self.spanners,
-                     self.footnotes, number, self.align)
+        return Table(
+            self.id,
+            self.title,
+            self.stub_label,
+            self.column_labels,
+            self.rows,
+            self.spanners,
+            self.footnotes,
+            number,
+            self.align,
+        )
 
     @property
     def label(self) -> str:

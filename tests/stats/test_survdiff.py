@@ -36,9 +36,7 @@ DATA: dict[str, tuple[pd.DataFrame, str, str]] = {
 
 
 def close(actual: Any, expected: Any, rtol: float = RTOL) -> None:
-    assert_allclose(
-        np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=1e-12
-    )
+    assert_allclose(np.asarray(actual, dtype=float), np.asarray(expected, dtype=float), rtol=rtol, atol=1e-12)
 
 
 def frame(entry: dict[str, Any]) -> tuple[pd.DataFrame, str, str]:
@@ -98,9 +96,7 @@ def test_fleming_harrington_matches_r_by_hand(entry: dict[str, Any]) -> None:
 def test_fleming_harrington_agrees_with_lifelines() -> None:
     """lifelines' multivariate_logrank_test(weightings='fleming-harrington', p=1, q=1) on gbsg2 ~ tgrade."""
     df = DATA["gbsg2"][0]
-    ref = multivariate_logrank_test(
-        df["time"], df["tgrade"], df["cens"], weightings="fleming-harrington", p=1, q=1
-    )
+    ref = multivariate_logrank_test(df["time"], df["tgrade"], df["cens"], weightings="fleming-harrington", p=1, q=1)
     res = survdiff(df["time"], df["cens"], df["tgrade"], rho=1, gamma=1)
     close(res.statistic, ref.test_statistic, rtol=1e-9)
 
@@ -122,9 +118,7 @@ def test_trend_matches_r(entry: dict[str, Any]) -> None:
 def test_pairwise_matches_r(entry: dict[str, Any]) -> None:
     """survdiff on each pair of tgrade levels, then p.adjust(p, method)."""
     df, t, e = frame(entry)
-    out = pairwise_survdiff(
-        df[t], df[e], df[entry["group"]], adjust=entry["adjust"], rho=entry["rho"]
-    )
+    out = pairwise_survdiff(df[t], df[e], df[entry["group"]], adjust=entry["adjust"], rho=entry["rho"])
     assert [a for a, *_ in out] == entry["level_a"]
     assert [b for _, b, *_ in out] == entry["level_b"]
     close([r[2] for r in out], entry["statistic"])

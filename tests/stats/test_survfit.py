@@ -85,11 +85,7 @@ def cases(*sections: str) -> list[Any]:
     for section in sections:
         for entry in FIXTURE[section]:
             for group in entry["groups"]:
-                label = (
-                    entry["call"]
-                    if entry["group"] is None
-                    else f"{entry['call']} [{group['level']}]"
-                )
+                label = entry["call"] if entry["group"] is None else f"{entry['call']} [{group['level']}]"
                 out.append(pytest.param(entry, group, id=label))
     return out
 
@@ -190,11 +186,7 @@ def test_every_conf_type_and_level_is_covered() -> None:
 
 @pytest.mark.parametrize(
     ("entry", "group"),
-    [
-        pytest.param(e, g, id=f"{e['call']} [{g['level']}]")
-        for e in FIXTURE["reverse"]
-        for g in e["groups"]
-    ],
+    [pytest.param(e, g, id=f"{e['call']} [{g['level']}]") for e in FIXTURE["reverse"] for g in e["groups"]],
 )
 def test_reverse_km_median_follow_up(entry: dict[str, Any], group: dict[str, Any]) -> None:
     """survfit(Surv(time, 1 - status) ~ 1 or ~ sex, data = lung): median follow-up and its CI."""

@@ -53,9 +53,7 @@ def km(time_: np.ndarray, event: np.ndarray) -> types.SimpleNamespace:
         se = np.sqrt(var) / np.abs(np.log(s))
         lower = np.where(s > 0, s ** np.exp(1.96 * se), np.nan)
         upper = np.where(s > 0, s ** np.exp(-1.96 * se), np.nan)
-    return types.SimpleNamespace(
-        time=times, n_risk=n_risk, n_event=d, n_censor=c, survival=s, lower=lower, upper=upper
-    )
+    return types.SimpleNamespace(time=times, n_risk=n_risk, n_event=d, n_censor=c, survival=s, lower=lower, upper=upper)
 
 
 def months_group(rng: np.random.Generator, n: int, scale: float) -> types.SimpleNamespace:
@@ -84,29 +82,21 @@ def axes_by_label(fig: Figure, label: str) -> list:
 
 def shown_texts(fig: Figure) -> list[Text]:
     """Every non-empty visible text the figure draws."""
-    return [
-        t
-        for t in fig.findobj(Text)
-        if t.get_visible() and t.get_text().strip() and t.get_figure(root=True) is fig
-    ]
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t.get_figure(root=True) is fig]
 
 
 def risk_rows(rax) -> dict[str, list[tuple[float, str]]]:
     """Risk-table numbers per row colour: [(x, text), ...] in x order."""
     rows: dict[str, list[tuple[float, str]]] = {}
     for t in rax.texts:
-        rows.setdefault(matplotlib.colors.to_hex(t.get_color()), []).append(
-            (t.get_position()[0], t.get_text())
-        )
+        rows.setdefault(matplotlib.colors.to_hex(t.get_color()), []).append((t.get_position()[0], t.get_text()))
     return {k: sorted(v) for k, v in rows.items()}
 
 
 @pytest.fixture(scope="module")
 def groups() -> tuple[types.SimpleNamespace, ...]:
     rng = np.random.default_rng(20240611)
-    return tuple(
-        months_group(rng, n, s) for n, s in ((40, 14.0), (42, 24.0), (38, 10.0), (41, 16.0))
-    )
+    return tuple(months_group(rng, n, s) for n, s in ((40, 14.0), (42, 24.0), (38, 10.0), (41, 16.0)))
 
 
 @pytest.fixture(scope="module")
@@ -264,9 +254,7 @@ def test_curves_start_at_one_and_marks_censoring(groups):
 
 def test_break_time_and_xmax(groups):
     a, b, _, _ = groups
-    fig = km_figure(
-        [CurveInput("A", a), CurveInput("B", b)], time_unit="months", break_time=4, xmax=24
-    )
+    fig = km_figure([CurveInput("A", a), CurveInput("B", b)], time_unit="months", break_time=4, xmax=24)
     ax, rax = fig.axes
     np.testing.assert_allclose(ax.get_xticks(), [0, 4, 8, 12, 16, 20, 24])
     assert ax.get_xlim() == (0.0, 24.0)
@@ -294,9 +282,7 @@ def test_panels_share_axes_and_label_rows_once(panels, groups):
     for rax, curves in ((rax1, (a, b)), (rax2, (c, d))):
         rows = risk_rows(rax)
         for colour, curve in zip(rows, curves, strict=True):
-            np.testing.assert_array_equal(
-                [int(s) for _, s in rows[colour]], n_at_risk(curve, ticks)
-            )
+            np.testing.assert_array_equal([int(s) for _, s in rows[colour]], n_at_risk(curve, ticks))
     # Same colour for the same group in both panels.
     assert list(risk_rows(rax1)) == list(risk_rows(rax2))
 
@@ -320,9 +306,7 @@ def test_no_text_overlaps_or_clipping(single, panels):
 def test_long_labels_do_not_overlap(groups):
     a, b, c, d = groups
     assert len(LONG_A) >= 40 and len(LONG_B) >= 40
-    one = km_figure(
-        [CurveInput(LONG_A, a), CurveInput(LONG_B, b)], time_unit="months", annotation=NOTE
-    )
+    one = km_figure([CurveInput(LONG_A, a), CurveInput(LONG_B, b)], time_unit="months", annotation=NOTE)
     _assert_no_overlaps(one)
     two = km_panels(
         [("First-line", [CurveInput(LONG_A, a), CurveInput(LONG_B, b)]),

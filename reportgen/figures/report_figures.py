@@ -1,0 +1,231 @@
+"""Report figures: Results mapping -> rendered figures (SVG and PNG bytes, caption, alt text).
+
+Figures read only the Results (each KM curve's step table), never the data, so a
+figure cannot disagree with the tables and the text.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from ..format import NumberStyle, ci, num, p_text
+from ..narrative.words import conf_pct, lower_first, median_phrase
+from .export import figure_bytes
+from .km import CurveInput, km_figure
+from .style import FigureStyle
+
+
+@dataclass(frozen=True)
+class RenderedFigure:
+    id: str
+    caption: str
+    alt: str
+    svg: bytes
+    png: bytes
+    width_px: int
+    height_px: int
+    number: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"Figure {self.number}"
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
+
+    def with_number(self, n: int) -> RenderedFigure:
+        return RenderedFigure(self.id, self.caption, self.alt, self.svg, self.png, self.width_px, self.height_px, n)
+
+
+def curve_from_table(table: dict[str, list[Any]]) -> SimpleNamespace:
+    """A step table from results.json as the array object the KM figure takes."""
+
+    def arr(key: str, dtype: Any) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in table[key]], dtype=dtype)
+
+    return SimpleNamespace(
+        time=arr("time", float),
+        n_risk=arr("n_risk", int),
+        n_event=arr("n_event", int),
+        n_censor=arr("n_censor", int),
+        survival=arr("survival", float),
+        lower=arr("lower", float),
+        upper=arr("upper", float),
+    )
+
+
+def _annotation(results: dict[str, Any], ep: dict[str, Any], style: NumberStyle) -> str:
+    lines = [f"Log-rank {p_text(ep['logrank']['p'], style)}"]
+    group_rows = [r for r in ep["cox"]["univariable"] if r["variable"] == "group"]
+    if len(group_rows) == 1 and group_rows[0]["hr"] is not None:
+        r = group_rows[0]
+        lines.append(
+            f"HR {num(r['hr'], style.hr_digits, style)} "
+            f"({conf_pct(ep['cox']['conf_level'])} CI {ci(*r['ci'], style.hr_digits, style)})"
+        )
+    return "\n".join(lines)
+
+
+def km_endpoint_figure(
+    results: dict[str, Any], eid: str, style: NumberStyle, fig_style: FigureStyle, break_time: float | None = None
+) -> RenderedFigure:
+    ep = results["endpoints"][eid]
+    labels = results["cohort"]["group_labels"]
+    curves = [CurveInput(labels[g], curve_from_table(ep["km"]["groups"][g]["table"])) for g in labels]
+    fig = km_figure(
+        curves,
+        time_unit=ep["time_unit"],
+        xlabel=f"Time since start of follow-up ({ep['time_unit']})",
+        ylabel=f"{ep['label']} probability",
+        annotation=_annotation(results, ep, style),
+        break_time=break_time,
+        style=fig_style,
+    )
+    svg = figure_bytes(fig, "svg")
+    png = figure_bytes(fig, "png")
+    w, h = fig.get_size_inches()
+    level = ep["km"]["conf_level"]
+    medians = " vs ".join(
+        f"{labels[g]} {median_phrase(k, ep['time_unit'], level, style)}" for g, k in ep["km"]["groups"].items()
+    )
+    caption = (
+        f"Kaplan-Meier estimates of {lower_first(ep['label'])} by group. Shaded bands are {conf_pct(level)} "
+        f"pointwise confidence intervals ({ep['km']['conf_type']} transformation); tick marks show censored "
+        "observations; the numbers at risk are given below the time axis. "
+        f"HR, hazard ratio ({ep['cox']['ties'].capitalize()} ties) for "
+        f"{' vs '.join(list(labels.values())[1:])} versus {list(labels.values())[0]}."
+    )
+    alt = (
+        f"Kaplan-Meier curves of {lower_first(ep['label'])} by group; median {medians}; "
+        f"log-rank {p_text(ep['logrank']['p'], style)}."
+    )
+    return RenderedFigure(f"km_{eid}", caption, alt, svg, png, int(w * 96), int(h * 96))
+
+
+def _rendered(fig: Any, fid: str, caption: str, alt: str) -> RenderedFigure:
+    w, h = fig.get_size_inches()
+    return RenderedFigure(
+        fid, caption, alt, figure_bytes(fig, "svg"), figure_bytes(fig, "png"), int(w * 96), int(h * 96)
+    )
+
+
+def forest_endpoint_figure(
+    results: dict[str, Any], eid: str, style: NumberStyle, fig_style: FigureStyle
+) -> RenderedFigure:
+    from ..tables.builders import subgroup_lines
+    from .forest import ForestRow, forest_figure
+
+    ep = results["endpoints"][eid]
+    labels = list(results["cohort"]["group_labels"].values())
+    lines = subgroup_lines(results, eid, style)
+    rows = [
+        ForestRow(
+            label=ln.label,
+            kind=ln.kind if ln.kind != "row" else "row",
+            indent=ln.indent,
+            hr=ln.hr,
+            lower=ln.lower,
+            upper=ln.upper,
+            weight=ln.weight,
+            columns=(*ln.arms, ln.hr_text, ln.p_interaction),
+            note=ln.note,
+        )
+        for ln in lines
+    ]
+    level = conf_pct(ep["km"]["conf_level"])
+    fig = forest_figure(
+        rows,
+        column_labels=(*(f"{g}\nn (events)" for g in labels), f"HR ({level} CI)", "p for\ninteraction"),
+        favours=(labels[1], labels[0]) if len(labels) == 2 else None,
+        x_label=f"Hazard ratio ({level} CI), log scale",
+        style=fig_style,
+    )
+    tests = ep["subgroup_tests"]
+    caption = (
+        f"Forest plot of {lower_first(ep['label'])}: hazard ratios of "
+        f"{' and '.join(labels[1:])} versus {labels[0]} overall and within subgroups (Cox regression), "
+        "with p-values of the likelihood-ratio test for interaction. Squares are sized by the inverse "
+        "variance of the estimate; arrows mark confidence limits beyond the axis. Subgroup analyses are "
+        "exploratory."
+    )
+    alt = (
+        f"Forest plot of {lower_first(ep['label'])} hazard ratios in {len(tests)} subgroup variables; "
+        + "; ".join(f"{t['label']}: interaction {p_text(t['p'], style)}" for t in tests.values())
+        + "."
+    )
+    return _rendered(fig, f"forest_{eid}", caption, alt)
+
+
+def km_panel_figure(
+    results: dict[str, Any],
+    eid: str,
+    column: str,
+    style: NumberStyle,
+    fig_style: FigureStyle,
+    break_time: float | None = None,
+) -> RenderedFigure | None:
+    from .km import km_panels
+
+    ep = results["endpoints"][eid]
+    panels_data = ep.get("subgroup_curves", {}).get(column)
+    if not panels_data:
+        return None
+    labels = results["cohort"]["group_labels"]
+    panels = [
+        (
+            p["level"],
+            [CurveInput(labels[g], curve_from_table(p["groups"][g]["table"])) for g in labels if g in p["groups"]],
+        )
+        for p in panels_data["panels"]
+    ]
+    fig = km_panels(
+        panels,
+        time_unit=ep["time_unit"],
+        xlabel=f"Time ({ep['time_unit']})",
+        ylabel=f"{ep['label']} probability",
+        break_time=break_time,
+        style=fig_style,
+    )
+    level = ep["km"]["conf_level"]
+    parts = []
+    for p in panels_data["panels"]:
+        meds = " vs ".join(
+            f"{labels[g]} {median_phrase(k, ep['time_unit'], level, style)}" for g, k in p["groups"].items()
+        )
+        parts.append(f"{p['level']}: {meds}")
+    caption = (
+        f"Kaplan-Meier estimates of {lower_first(ep['label'])} by group within each level of "
+        f"{lower_first(panels_data['label'])} (exploratory). Numbers at risk below each panel."
+    )
+    alt = (
+        f"Kaplan-Meier curves of {lower_first(ep['label'])} by group within {panels_data['label']}; "
+        + "; ".join(parts)
+        + "."
+    )
+    return _rendered(fig, f"km_{eid}_by_{column}", caption, alt)
+
+
+def all_figures(
+    results: dict[str, Any],
+    style: NumberStyle,
+    fig_style: FigureStyle,
+    break_time: float | None = None,
+    km_panels_by: str | None = None,
+) -> list[RenderedFigure]:
+    figs = []
+    for eid, ep in results["endpoints"].items():
+        figs.append(km_endpoint_figure(results, eid, style, fig_style, break_time))
+        if km_panels_by:
+            panel = km_panel_figure(results, eid, km_panels_by, style, fig_style, break_time)
+            if panel is not None:
+                figs.append(panel)
+    for eid, ep in results["endpoints"].items():
+        if ep["subgroups"] and len(results["cohort"]["groups"]) == 2:
+            figs.append(forest_endpoint_figure(results, eid, style, fig_style))
+    return [f.with_number(i + 1) for i, f in enumerate(figs)]
