@@ -219,7 +219,7 @@ def all_figures(
     km_panels_by: str | None = None,
 ) -> list[RenderedFigure]:
     figs = []
-    for eid, ep in results["endpoints"].items():
+    for eid in results["endpoints"]:
         figs.append(km_endpoint_figure(results, eid, style, fig_style, break_time))
         if km_panels_by:
             panel = km_panel_figure(results, eid, km_panels_by, style, fig_style, break_time)
