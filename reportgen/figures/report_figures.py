@@ -211,6 +211,28 @@ def km_panel_figure(
     return _rendered(fig, f"km_{eid}_by_{column}", caption, alt)
 
 
+def flow_report_figure(results: dict[str, Any], fig_style: FigureStyle) -> RenderedFigure:
+    """Participant flow (STROBE item 13): assessed -> excluded per step -> included -> per group."""
+    from .flow import flow_figure
+
+    cohort = results["cohort"]
+    steps = [(f["reason"], f["n_excluded"]) for f in cohort["flow"]]
+    groups = [(cohort["group_labels"][g], n) for g, n in cohort["groups"].items()]
+    fig = flow_figure(cohort["n_assessed"], steps, groups, style=fig_style)
+    caption = (
+        "Participant flow: patients assessed for eligibility, excluded at each step (in the order the "
+        "criteria were applied) and included in the analysis, by group."
+    )
+    alt = (
+        f"Flow diagram: {cohort['n_assessed']} patients assessed; "
+        + "; ".join(f"{n} excluded ({reason})" for reason, n in steps)
+        + f"; {cohort['n_included']} included: "
+        + ", ".join(f"{label} {n}" for label, n in groups)
+        + "."
+    )
+    return _rendered(fig, "flow", caption, alt)
+
+
 def all_figures(
     results: dict[str, Any],
     style: NumberStyle,
@@ -218,7 +240,7 @@ def all_figures(
     break_time: float | None = None,
     km_panels_by: str | None = None,
 ) -> list[RenderedFigure]:
-    figs = []
+    figs = [flow_report_figure(results, fig_style)] if results["cohort"]["flow"] else []
     for eid in results["endpoints"]:
         figs.append(km_endpoint_figure(results, eid, style, fig_style, break_time))
         if km_panels_by:

@@ -54,6 +54,13 @@ def report_facts(results: dict[str, Any]) -> dict[str, Any]:
     groups = [{"level": g, "label": labels[g], "n": n} for g, n in results["cohort"]["groups"].items()]
     imbalanced = [v for v in t1["variables"] if v["smd"] is not None and v["smd"] > SMD_THRESHOLD]
     tests_used = sorted({v["test"]["method"] for v in t1["variables"] if v["test"]["method"]})
+    tests_continuous = sorted(
+        {v["test"]["method"] for v in t1["variables"] if v["test"]["method"] and v["type"] == "continuous"}
+    )
+    tests_categorical = sorted(
+        {v["test"]["method"] for v in t1["variables"] if v["test"]["method"] and v["type"] == "categorical"},
+        reverse=True,
+    )
     missing_vars = [v for v in t1["variables"] if v["missing_total"]]
     eps = {eid: endpoint_facts(ep, alpha) for eid, ep in results["endpoints"].items()}
     return {
@@ -66,6 +73,8 @@ def report_facts(results: dict[str, Any]) -> dict[str, Any]:
         "balanced_all": not imbalanced,
         "smd_threshold": SMD_THRESHOLD,
         "tests_used": tests_used,
+        "tests_continuous": tests_continuous,
+        "tests_categorical": tests_categorical,
         "missing_vars": missing_vars,
         "derived_from_dates": any(ep["derived_from_dates"] for ep in results["endpoints"].values()),
         "endpoints": eps,

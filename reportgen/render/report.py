@@ -34,7 +34,7 @@ def _css() -> dict[str, Markup]:
     """The shipped style sheets, marked safe: CSS inside <style> is raw text, so HTML-escaping would
     corrupt its quotes. They are our own files; '</' is refused so a sheet cannot close the element."""
     styles = asset_dir("styles")
-    sheets = {name: (styles / f"{name}.css").read_text(encoding="utf-8") for name in ("base", "print")}
+    sheets = {name: (styles / f"{name}.css").read_text(encoding="utf-8") for name in ("base", "screen", "print")}
     for name, text in sheets.items():
         if "</" in text:
             raise ValueError(f"styles/{name}.css must not contain '</'")

@@ -127,7 +127,7 @@ def test_html_is_self_contained(out: Path):
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert re.search(r"<link[^>]+stylesheet", html) is None
     figures = sorted((out / "figures").glob("*.svg"))
-    assert len(figures) == 6  # KM per endpoint, KM by line of therapy per endpoint, forest per endpoint
+    assert len(figures) == 7  # flow; KM, KM by line of therapy and forest per endpoint
     assert html.count('src="data:image/svg+xml;base64,') == len(figures)
 
 
