@@ -8,16 +8,20 @@ previous report untouched and no partial files.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .data.cohort import Cohort, load_cohort
-from .errors import fail
+from .errors import UserError, fail
 from .spec import Study, load_study
 
 if TYPE_CHECKING:
@@ -43,11 +47,70 @@ def results_json(results: dict[str, Any]) -> bytes:
     return (json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
+def finite(value: Any) -> Any:
+    """The results with every NaN or infinite float replaced by None: JSON has no NaN, and a value
+    that cannot be estimated is null (the contract), whichever analysis produced it."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def user_templates(study: Study, spec_dir: Path) -> Path | None:
+    """The spec's own template folder (``templates:``, relative to the spec), checked to exist."""
+    if not study.templates:
+        return None
+    folder = spec_dir / study.templates
+    if not folder.is_dir():
+        raise fail(
+            f"template folder not found: {folder}",
+            key="templates",
+            hint="the folder is relative to the spec file's folder; remove 'templates:' to use the shipped ones",
+        )
+    return folder
+
+
 def validate(spec_path: Path) -> tuple[Study, Cohort]:
     """Load and check the spec and its data without rendering (``reportgen validate``)."""
     study = load_study(spec_path)
+    user_templates(study, spec_path.resolve().parent)
     cohort = load_cohort(study, spec_path.resolve().parent)
     return study, cohort
+
+
+_REPORT_ENTRIES = {"report.html", "report.pdf", "results.json", "figures", "tables"}
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output path that is a file, or a folder that holds anything but a previous report:
+    the whole folder is replaced by the new report, so it must never hold the user's other files."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(
+            "the output path is an existing file, not a folder",
+            where=str(out_dir),
+            key="--out",
+            hint="give a new folder name (it is created), or a previous report's folder",
+        )
+    if out_dir.is_dir():
+        entries = {p.name for p in out_dir.iterdir()}
+        if entries and ("results.json" not in entries or not entries <= _REPORT_ENTRIES):
+            others = sorted(entries - _REPORT_ENTRIES) or sorted(entries)
+            raise fail(
+                "the output folder exists and holds files that are not a previous report "
+                f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}); it would be replaced as a whole",
+                where=str(out_dir),
+                key="--out",
+                hint="give a new or empty folder, or a previous report's folder",
+            )
+
+
+def _safe_name(name: str) -> str:
+    """A file name made of letters, digits, '_', '-' and '.' only (figure ids can carry column names)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).lstrip(".")
+    return safe or "_"
 
 
 def render_files(
@@ -59,10 +122,10 @@ def render_files(
     if "html" in formats:
         files["report.html"] = report.html.encode("utf-8")
     for fig in report.figures:
-        files[f"figures/{fig.id}.svg"] = fig.svg
-        files[f"figures/{fig.id}.png"] = fig.png
+        files[f"figures/{_safe_name(fig.id)}.svg"] = fig.svg
+        files[f"figures/{_safe_name(fig.id)}.png"] = fig.png
     for table in report.tables:
-        files[f"tables/{table.id}.csv"] = table.to_csv().encode("utf-8")
+        files[f"tables/{_safe_name(table.id)}.csv"] = table.to_csv().encode("utf-8")
     if "pdf" in formats:
         progress("Writing PDF")
         from .render.pdf import html_to_pdf  # WeasyPrint is imported only when a PDF is asked for
@@ -73,29 +136,70 @@ def render_files(
     return files, warnings
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write all files into a fresh temporary folder, then swap it in for ``out_dir``."""
-    out_dir = out_dir.resolve()
+@contextmanager
+def staging_folder(out_dir: Path) -> Iterator[Path]:
+    """A fresh temporary folder beside ``out_dir`` (same file system, so the final move is atomic);
+    removed on leaving, whether the block succeeded, failed or was interrupted."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        for rel, data in files.items():
-            target = (tmp / rel).resolve()
-            if tmp.resolve() not in target.parents:
-                raise ValueError(f"refusing to write outside the output folder: {rel}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        old = None
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fill_and_swap(tmp: Path, out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    for rel, data in files.items():
+        target = (tmp / rel).resolve()
+        if tmp.resolve() not in target.parents:
+            raise ValueError(f"refusing to write outside the output folder: {rel}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    old = None
+    try:
         if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}.tmp"
             os.replace(out_dir, old)
         os.replace(tmp, out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out_dir.exists():
+            os.replace(old, out_dir)  # put the previous report back
         raise
+    finally:
+        if old is not None and old.exists() and out_dir.exists():
+            shutil.rmtree(old, ignore_errors=True)
     return [out_dir / rel for rel in files]
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write all files into a fresh temporary folder, then swap it in for ``out_dir``."""
+    out_dir = out_dir.resolve()
+    check_output_folder(out_dir)
+    with staging_folder(out_dir) as tmp:
+        return _fill_and_swap(tmp, out_dir, files)
+
+
+def _template_error(exc: Exception, folder: Path) -> UserError | None:
+    """A problem raised while running one of the user's own templates, located at its file and line
+    (Jinja puts template files and lines into the traceback); None when no user template is involved."""
+    folder = folder.resolve()
+    where = None
+    if getattr(exc, "filename", None) and getattr(exc, "lineno", None):  # TemplateSyntaxError
+        where = (Path(exc.filename), exc.lineno)  # type: ignore[attr-defined]
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename)
+        if path.suffix != ".py" and path.is_absolute() and folder in path.resolve().parents and frame.lineno:
+            where = (path, frame.lineno)
+    if where is None or folder not in where[0].resolve().parents:
+        return None
+    message = getattr(exc, "message", None) or str(exc)
+    hint = "fix the template at that line, or remove it to use the shipped one"
+    if "unsafe" in message or type(exc).__name__ == "SecurityError":
+        message = f"not allowed in a template: {message}"
+        hint = "templates run sandboxed: they may show the report's values but not reach Python internals; " + hint
+    else:
+        message = f"{type(exc).__name__}: {message}"
+    return fail(message, where=f"{where[0]}, line {where[1]}", key="templates", hint=hint)
 
 
 def build(
@@ -112,16 +216,27 @@ def build(
         raise fail(
             f"unknown output format(s): {', '.join(unknown)}", key="--format", hint=f"choose from: {', '.join(FORMATS)}"
         )
-    out = Path(out_dir) if out_dir is not None else Path("build") / spec_path.stem
+    out = (Path(out_dir) if out_dir is not None else Path("build") / spec_path.stem).resolve()
+    check_output_folder(out)
     progress("Reading the spec and the data")
     study, cohort = validate(spec_path)
     from .analysis.runner import run_analyses
     from .render.report import build_report
 
     progress(f"Analysing {cohort.n} patients")
-    results = run_analyses(study, cohort)
+    results = finite(run_analyses(study, cohort))
     progress("Building tables, figures and text")
-    report = build_report(study, results, spec_path.resolve().parent)
-    files, warnings = render_files(study, results, report, formats, progress)
-    written = write_atomically(out, files)
-    return BuildOutput(out_dir=out.resolve(), files=written, warnings=warnings)
+    spec_dir = spec_path.resolve().parent
+    try:
+        report = build_report(study, results, spec_dir)
+    except Exception as exc:
+        folder = user_templates(study, spec_dir)
+        located = _template_error(exc, folder) if folder is not None else None
+        if located is None:
+            raise
+        raise located from None
+    with staging_folder(out) as tmp:
+        files, warnings = render_files(study, results, report, formats, progress)
+        check_output_folder(out)
+        written = _fill_and_swap(tmp, out, files)
+    return BuildOutput(out_dir=out, files=written, warnings=warnings)

@@ -2,17 +2,23 @@
 
 Exit codes: 0 success; 2 a problem with the user's spec or data (a message naming
 the file, key or column, row, and what to do; never a traceback); 1 an internal
-error (a short message and the path of a log file holding the traceback).
+error (a short message and the path of a log file holding the traceback, written to
+the system's temporary folder); 130 after Ctrl-C (SIGINT) and 143 after SIGTERM, with the
+previous report left as it was and no temporary folder left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -126,15 +132,42 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 
 def _internal_error(exc: BaseException) -> int:
-    log = Path(tempfile.gettempdir()) / "reportgen-error.log"
-    log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    """Write the traceback to a new log file in the system's temporary folder (a fresh name each
+    time, readable by the user only); print one short message naming it."""
+    try:
+        fd, name = tempfile.mkstemp(prefix="reportgen-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as log:
+            log.write("".join(traceback.format_exception(exc)))
+        where = f"The full traceback is in {name}; please include it when you report the problem."
+    except OSError:
+        where = "The traceback could not be written to a log file (the temporary folder is not writable)."
     print(
         f"reportgen: internal error: {type(exc).__name__}: {exc}\n"
-        f"This is a bug in reportgen, not in your input. The full traceback is in {log}; "
-        "please include it when you report the problem.",
+        f"This is a bug in reportgen, not in your input. {where}",
         file=sys.stderr,
     )
     return EXIT_INTERNAL
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup (the temporary output folder) runs."""
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into ``Terminated`` for the duration of a command (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,13 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER
     commands = {"render": _cmd_render, "validate": _cmd_validate, "init": _cmd_init, "schema": _cmd_schema}
     try:
-        return commands[args.command](args)
+        with _sigterm_as_interrupt():
+            return commands[args.command](args)
     except UserError as exc:
         print(f"reportgen: {exc.render()}", file=sys.stderr)
         return EXIT_USER
-    except KeyboardInterrupt:
-        print("reportgen: interrupted; no output was changed.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        print(f"reportgen: interrupted ({signal.Signals(signum).name}); no output was changed.", file=sys.stderr)
+        return 128 + signum
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw traceback for users
         return _internal_error(exc)
 

@@ -84,8 +84,10 @@ class Problems:
         return bool(self.items)
 
     def raise_if_any(self) -> None:
+        """Stop with every problem found; the same problem found twice (e.g. one event column
+        shared by two endpoints) is reported once."""
         if self.items:
-            raise UserError(list(self.items))
+            raise UserError(list(dict.fromkeys(self.items)))
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:

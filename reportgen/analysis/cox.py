@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data.cohort import Cohort, EndpointData
+from ..data.cohort import Cohort, EndpointData, strata_labels
 from ..spec.model import Study
 from .coxph import CoxFit, cox_zph, fit_cox
 
@@ -65,10 +65,17 @@ def term_info(
     return (term, label, cohort.frame[term], levels, cov.labels, cov.per)
 
 
-def build_design(study: Study, cohort: Cohort, terms: list[str]) -> Design:
-    """Design matrix over complete cases of the given terms."""
+def build_design(
+    study: Study,
+    cohort: Cohort,
+    terms: list[str],
+    interactions: list[list[str]] | None = None,
+    also_complete: np.ndarray | None = None,
+) -> Design:
+    """Design matrix over complete cases of the given terms; ``interactions`` adds the products of the
+    columns of each pair of terms (one term per pair); ``also_complete`` restricts the rows further."""
     values = {t: term_info(study, cohort, t) for t in terms}
-    complete = np.ones(cohort.n, dtype=bool)
+    complete = np.ones(cohort.n, dtype=bool) if also_complete is None else also_complete.copy()
     for _, _, col, _, _, _ in values.values():
         complete &= col.notna().to_numpy()
     blocks: list[np.ndarray] = []
@@ -89,8 +96,21 @@ def build_design(study: Study, cohort: Cohort, terms: list[str]) -> Design:
                 idx.append(len(columns))
                 columns.append(Column(var, label, lvl, labels.get(lvl, lvl), ref, labels.get(ref, ref)))
         groups.append(idx)
+    names = list(terms)
+    for a, b in interactions or []:
+        ia, ib = groups[terms.index(a)], groups[terms.index(b)]
+        idx = []
+        for i in ia:
+            for j in ib:
+                ca, cb = columns[i], columns[j]
+                blocks.append(blocks[i] * blocks[j])
+                idx.append(len(columns))
+                level = f"{ca.level_label or ca.label} \u00d7 {cb.level_label or cb.label}"
+                columns.append(Column(f"{a}:{b}", f"{ca.label} \u00d7 {cb.label}", level, level, None, None))
+        groups.append(idx)
+        names.append(f"{a}:{b}")
     X = np.hstack(blocks) if blocks else np.empty((int(complete.sum()), 0))
-    return Design(X=X, columns=columns, terms=groups, term_names=terms, complete=complete)
+    return Design(X=X, columns=columns, terms=groups, term_names=names, complete=complete)
 
 
 def _z(conf_level: float) -> float:
@@ -127,10 +147,20 @@ def _test(t: tuple[float, float, float]) -> dict[str, float]:
     return {"statistic": float(t[0]), "df": int(t[1]), "p": float(t[2])}
 
 
-def fit_model(study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], conf_level: float) -> dict[str, Any]:
-    """Fit one Cox model on complete cases; JSON-ready result including the PH test."""
-    design = build_design(study, cohort, terms)
+def fit_model(
+    study: Study,
+    cohort: Cohort,
+    ep: EndpointData,
+    terms: list[str],
+    conf_level: float,
+    interactions: list[list[str]] | None = None,
+) -> dict[str, Any]:
+    """Fit one Cox model on complete cases (stratified when the spec gives strata); JSON-ready result
+    including the PH test."""
+    strata, known = strata_labels(cohort)
+    design = build_design(study, cohort, terms, interactions, also_complete=known)
     time, event = ep.time[design.complete], ep.event[design.complete]
+    st = strata[design.complete] if strata is not None else None
     n_events = int(event.sum())
     base: dict[str, Any] = {
         "terms_requested": terms,
@@ -169,9 +199,10 @@ def fit_model(study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], 
             "score_test": None,
             "ph_test": None,
         }
-    fit = fit_cox(time, event, design.X, ties=study.analysis.cox.ties)
+    fit = fit_cox(time, event, design.X, strata=st, ties=study.analysis.cox.ties)
     result = {
         **base,
+        "strata": list(cohort.strata),
         "terms": _term_rows(fit, design, conf_level),
         "converged": bool(fit.converged),
         "iterations": int(fit.iterations),
@@ -182,18 +213,20 @@ def fit_model(study: Study, cohort: Cohort, ep: EndpointData, terms: list[str], 
         "wald_test": _test(fit.wald_test),
         "score_test": _test(fit.score_test),
     }
-    result["ph_test"] = _ph_test(fit, design, time, event)
+    result["ph_test"] = _ph_test(fit, design, time, event, st)
     return result
 
 
-def _ph_test(fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray) -> dict[str, Any] | None:
+def _ph_test(
+    fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray, strata: np.ndarray | None
+) -> dict[str, Any] | None:
     estimable = [j for j in range(design.X.shape[1]) if j not in fit.not_estimable]
     if not estimable or int(event.sum()) < 2:
         return None
     terms = [[j for j in idx if j in estimable] for idx in design.terms]
     keep = [(name, idx) for name, idx in zip(design.term_names, terms, strict=True) if idx]
     try:
-        zph = cox_zph(fit, time, event, design.X, transform="km", terms=[idx for _, idx in keep])
+        zph = cox_zph(fit, time, event, design.X, strata=strata, transform="km", terms=[idx for _, idx in keep])
     except (np.linalg.LinAlgError, ValueError) as exc:
         return {"method": PH_METHOD, "global_p": None, "terms": [], "not_estimable": str(exc)}
     rows = [
@@ -230,8 +263,18 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
                 }
             )
     multi = None
-    if study.analysis.cox.multivariable:
-        multi = fit_model(study, cohort, ep, list(study.analysis.cox.multivariable), conf)
+    cox = study.analysis.cox
+    selection = None
+    terms = list(cox.multivariable)
+    if cox.select is not None:
+        screen = {t: (m["lr_test"]["p"] if m["lr_test"] else None) for t, m in uni_models.items()}
+        terms = [t for t in ["group", *study.covariates] if t in cox.select.always
+                 or (screen[t] is not None and screen[t] < cox.select.univariable_p)]
+        selection = {"rule": f"univariable likelihood-ratio p < {cox.select.univariable_p:g}",
+                     "always": list(cox.select.always), "screen_p": screen, "selected": terms}
+    if terms:
+        multi = fit_model(study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)])
+        multi["selection"] = selection
     return {
         "ties": study.analysis.cox.ties,
         "conf_level": conf,

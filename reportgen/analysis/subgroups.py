@@ -123,7 +123,7 @@ def _not_estimable(reason: str) -> dict[str, Any]:
 
 def _subset(cohort: Cohort, mask: np.ndarray) -> Cohort:
     frame = cohort.frame.loc[mask]
-    eps = {k: EndpointData(v.time[mask], v.event[mask], v.derived_from_dates) for k, v in cohort.endpoints.items()}
+    eps = {k: v.subset(mask) for k, v in cohort.endpoints.items()}
     return Cohort(
         frame=frame,
         group_levels=cohort.group_levels,

@@ -26,6 +26,11 @@ class EndpointData:
     time: np.ndarray
     event: np.ndarray
     derived_from_dates: bool
+    end_dates: np.ndarray | None = None  # datetime64[D] when the time was derived from dates
+
+    def subset(self, mask: np.ndarray) -> EndpointData:
+        end = self.end_dates[mask] if self.end_dates is not None else None
+        return EndpointData(self.time[mask], self.event[mask], self.derived_from_dates, end)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Cohort:
     source: dict[str, Any]
     covariate_levels: dict[str, list[str]] = field(default_factory=dict)
     subgroups: dict[str, SubgroupData] = field(default_factory=dict)
+    strata: dict[str, SubgroupData] = field(default_factory=dict)  # stratification columns
 
     @property
     def n(self) -> int:
@@ -238,6 +244,7 @@ class _Builder:
             start = self.dates(ep.start, f"{key}.start")
             end = self.dates(ep.end, f"{key}.end")
             time = None
+            end_dates = end.to_numpy(dtype="datetime64[D]") if end is not None else None
             if start is not None and end is not None:
                 self.bad_rows(
                     self.frame[ep.start].isna(),
@@ -286,7 +293,12 @@ class _Builder:
             event = (codes == ev).fillna(False).to_numpy(dtype=np.int8)
         if time is None or event is None:
             return None
-        return EndpointData(time=time.to_numpy(dtype=float), event=event, derived_from_dates=ep.time is None)
+        return EndpointData(
+            time=time.to_numpy(dtype=float),
+            event=event,
+            derived_from_dates=ep.time is None,
+            end_dates=end_dates if ep.time is None else None,
+        )
 
     def covariate(self, cid: str, cov: Covariate) -> tuple[pd.Series | None, list[str]]:
         key = f"covariates.{cid}"
@@ -326,6 +338,14 @@ class _Builder:
                 )
             else:
                 order = [ref, *[lvl for lvl in order if lvl != ref]]
+        if len(present) == 1 and cid in self.study.analysis.cox.multivariable:
+            self.problems.add(
+                f"only one level ('{present[0]}') among the included patients, so it cannot enter the "
+                "multivariable Cox model",
+                where=self.where,
+                key=cid,
+                hint=f"remove '{cid}' from analysis.cox.multivariable (it stays in Table 1)",
+            )
         return values, order
 
 
@@ -473,6 +493,11 @@ def build_cohort(study: Study, raw: RawData) -> Cohort:
         data = subgroup_values(b, sg, covs, cov_levels)
         if data is not None:
             subgroups[sg.column] = data
+    strata = {}
+    for column in study.analysis.tests.strata:
+        data = subgroup_values(b, Subgroup(column=column), covs, cov_levels)
+        if data is not None:
+            strata[column] = data
     b.problems.raise_if_any()
     assert group is not None
     out = pd.DataFrame(index=frame.index)
@@ -496,7 +521,18 @@ def build_cohort(study: Study, raw: RawData) -> Cohort:
         source=source,
         covariate_levels=cov_levels,
         subgroups=subgroups,
+        strata=strata,
     )
+
+
+def strata_labels(cohort: Cohort) -> tuple[np.ndarray | None, np.ndarray]:
+    """One label per patient combining the stratification columns, and the mask of known strata."""
+    if not cohort.strata:
+        return None, np.ones(cohort.n, dtype=bool)
+    parts = [sd.values.astype(object).to_numpy() for sd in cohort.strata.values()]
+    known = np.logical_and.reduce([~pd.isna(p) for p in parts])
+    labels = np.array(["|".join(str(v) for v in row) for row in zip(*parts, strict=True)], dtype=object)
+    return labels, known
 
 
 def load_cohort(study: Study, spec_dir: Path) -> Cohort:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +51,28 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
+def _check_header(text: str, sep: str, where: str) -> None:
+    """Refuse a header naming a column twice (pandas would silently rename the second one)."""
+    if len(sep) != 1:
+        return
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    seen = {c for i, c in enumerate(header) if c and c in header[:i]}
+    if seen:
+        raise fail(
+            f"column name(s) {', '.join(repr(c) for c in sorted(seen))} appear more than once in the header",
+            where=where,
+            rows=(1,),
+            hint="give every column a distinct name",
+        )
+
+
 def read_table(
     path: Path, *, sheet: str | int | None = None, delimiter: str | None = None, encoding: str | None = None
 ) -> RawData:
     """Read one data file; raise a ``UserError`` naming the file when it cannot be read."""
     where = str(path)
+    if path.is_dir():
+        raise fail("this is a folder, not a data file", where=where, key="data.path", hint="give the path of the file")
     if not path.is_file():
         raise fail(
             "data file not found",
@@ -62,7 +80,15 @@ def read_table(
             key="data.path",
             hint="data.path is relative to the spec file's folder; check the name",
         )
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(
+            f"cannot read the data file: {exc.strerror or exc}",
+            where=where,
+            key="data.path",
+            hint="check that the file is readable by you",
+        ) from None
     if not raw.strip():
         raise fail("the data file is empty", where=where, key="data.path")
     digest = hashlib.sha256(raw).hexdigest()
@@ -71,6 +97,7 @@ def read_table(
         if suffix in (".csv", ".tsv", ".txt"):
             text = _decode(raw, encoding, where)
             sep = delimiter or ("\t" if suffix == ".tsv" else _sniff_delimiter(text))
+            _check_header(text, sep, where)
             frame = pd.read_csv(
                 io.StringIO(text),
                 sep=sep,
@@ -92,9 +119,11 @@ def read_table(
     except (ValueError, pd.errors.ParserError, OSError, KeyError) as exc:
         if isinstance(exc, pd.errors.EmptyDataError):
             raise fail("the data file has no columns", where=where) from None
+        line = re.search(r"\bline (\d+)", str(exc))  # the CSV parser's 1-based line = spreadsheet row
         raise fail(
-            f"cannot read the file: {exc}",
+            f"cannot read the file: {str(exc).strip()}",
             where=where,
+            rows=(int(line.group(1)),) if line else (),
             hint="check that the file is a valid table of the type its extension says",
         ) from None
     frame.columns = [str(c).strip() for c in frame.columns]

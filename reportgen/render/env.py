@@ -18,7 +18,10 @@ from ..narrative import words
 from ..resources import asset_dir
 
 
-def make_env(style: NumberStyle, user_templates: Path | None = None) -> SandboxedEnvironment:
+def make_env(
+    style: NumberStyle, user_templates: Path | None = None, term_labels: dict[str, str] | None = None
+) -> SandboxedEnvironment:
+    term_labels = term_labels or {}
     search = ([str(user_templates)] if user_templates else []) + [str(asset_dir("templates"))]
     env = SandboxedEnvironment(
         loader=FileSystemLoader(search),
@@ -44,6 +47,7 @@ def make_env(style: NumberStyle, user_templates: Path | None = None) -> Sandboxe
             "percent": bind(percent),
             "plural": words.plural,
             "g": lambda x: f"{x:g}",
+        "term_label": lambda t: term_labels.get(t, t),
             "min": min,
             "max": max,
             "cap_first": words.cap_first,

@@ -59,8 +59,8 @@ def build_report(
     tables = all_tables(results, style)
     figures = all_figures(results, style, fig_style, study.analysis.km.break_time, study.analysis.subgroup.km_panels)
     user_templates = (spec_dir / study.templates) if study.templates else None
-    env = make_env(style, user_templates)
     labels = term_labels(study)
+    env = make_env(style, user_templates, labels)
     first_ep = next(iter(study.endpoints.values()))
     html = env.get_template(f"{study.kind}/report.html.j2").render(
         study=study,
@@ -70,6 +70,7 @@ def build_report(
         figures={f.id: f for f in figures},
         css=_css(),
         term_labels=labels,
+        strata_labels=[labels.get(c, c) for c in study.analysis.tests.strata],
         multivariable_labels=[labels[t] for t in study.analysis.cox.multivariable],
         km_unit=first_ep.time_unit,
     )

@@ -137,8 +137,22 @@ def parse_study(data: Any, where: str = "<spec>", text: str = "") -> Study:
         return Study.model_validate(data)
     except ValidationError as exc:
         lines = _line_map(text)
-        problems = [_problem(e, where, lines) for e in exc.errors()]
-        raise UserError(problems) from None
+        errors = _without_misspelt_missing(exc.errors())
+        problems = [_problem(e, where, lines) for e in errors]
+        raise UserError(list(dict.fromkeys(problems))) from None
+
+
+def _without_misspelt_missing(errors: list[Any]) -> list[Any]:
+    """Drop "required key missing" when an unknown key beside it is its misspelling: the
+    did-you-mean of the unknown key ('colum' -> 'column') already says what to do."""
+    guessed = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            guess = did_you_mean(str(loc[-1]), _fields_at(Study, loc[:-1]))
+            if guess:
+                guessed.add((*loc[:-1], guess))
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in guessed)]
 
 
 def load_study(path: str | Path) -> Study:
@@ -156,17 +170,25 @@ def load_study(path: str | Path) -> Study:
             where=str(path),
             hint="save the file as UTF-8",
         ) from None
+    except OSError as exc:
+        raise fail(
+            f"cannot read the spec file: {exc.strerror or exc}",
+            where=str(path),
+            hint="check that the file is readable by you",
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise fail(
-            f"malformed YAML: {problem}",
-            where=place,
-            hint="check indentation and quoting near that line (quote values containing ': ' or '#')",
-        ) from None
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and (mark is None or start.line != mark.line):
+            problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
+        hint = "check indentation and quoting near that line (quote values containing ': ' or '#')"
+        if "'\\t'" in problem:
+            hint = "indent with spaces: YAML does not allow tab characters"
+        raise fail(f"malformed YAML: {problem}", where=place, hint=hint) from None
     return parse_study(data, where=str(path), text=text)
 
 

@@ -111,6 +111,32 @@ class KMOptions(_Model):
         default_factory=lambda: [6.0, 12.0], description="Times (in the endpoint's unit) for survival rates"
     )
     break_time: float | None = Field(None, gt=0, description="Interval between x-axis ticks of KM figures")
+    rmst_tau: float | None = Field(
+        None, gt=0, description="Horizon of the restricted mean survival time; default: the smallest of the "
+        "groups' largest follow-up times (so every group's curve is defined up to it)"
+    )
+
+
+class TestOptions(_Model):
+    """Tests comparing the groups' survival curves."""
+
+    method: Literal["log-rank", "peto-peto", "fleming-harrington"] = Field(
+        "log-rank", description="log-rank; Peto-Peto (R's rho = 1); Fleming-Harrington G(rho, gamma)"
+    )
+    rho: float = Field(0.0, ge=0, description="Fleming-Harrington rho (weights S(t-)^rho)")
+    gamma: float = Field(0.0, ge=0, description="Fleming-Harrington gamma (weights (1 - S(t-))^gamma)")
+    strata: list[str] = Field(default_factory=list, description="Columns to stratify the test (and Cox models) by")
+    trend: bool = Field(False, description="Test for trend across the group levels in their order (> 2 groups)")
+    pairwise_adjust: Literal["holm", "bonferroni", "BH", "none"] = Field(
+        "holm", description="Multiplicity adjustment of pairwise comparisons (> 2 groups)"
+    )
+
+
+class SelectionRule(_Model):
+    """A stated rule that builds the multivariable model from the univariable screen."""
+
+    univariable_p: float = Field(gt=0, le=1, description="Keep covariates whose univariable p is below this")
+    always: list[str] = Field(default_factory=lambda: ["group"], description="Terms kept whatever their p")
 
 
 class CoxOptions(_Model):
@@ -120,6 +146,18 @@ class CoxOptions(_Model):
     multivariable: list[str] = Field(
         default_factory=list, description="Terms of the multivariable model: 'group' and covariate ids"
     )
+    select: SelectionRule | None = Field(
+        None, description="Instead of a list: select covariates by univariable p (the rule is stated in Methods)"
+    )
+    interactions: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, description="Pairs of model terms to add as interactions, e.g. [[group, sex]]"
+    )
+
+    @model_validator(mode="after")
+    def _list_or_rule(self) -> CoxOptions:
+        if self.select is not None and self.multivariable:
+            raise ValueError("give either 'multivariable' (a list of terms) or 'select' (a rule), not both")
+        return self
 
 
 class Subgroup(_Model):
@@ -165,8 +203,12 @@ class Analysis(_Model):
 
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level")
     km: KMOptions = Field(default_factory=KMOptions)
+    tests: TestOptions = Field(default_factory=TestOptions)
     cox: CoxOptions = Field(default_factory=CoxOptions)
     subgroup: SubgroupOptions = Field(default_factory=SubgroupOptions)
+    landmark_analysis: float | None = Field(
+        None, gt=0, description="Also analyse patients event-free at this time, with follow-up restarted there"
+    )
 
 
 class StudyInfo(_Model):
@@ -211,12 +253,21 @@ class Study(_Model):
     @model_validator(mode="after")
     def _multivariable_terms(self) -> Study:
         known = {"group", *self.covariates}
-        for term in self.analysis.cox.multivariable:
+        cox = self.analysis.cox
+        named = [("multivariable", t) for t in cox.multivariable]
+        named += [("select.always", t) for t in (cox.select.always if cox.select else [])]
+        named += [("interactions", t) for pair in cox.interactions for t in pair]
+        for key, term in named:
             if term not in known:
                 raise ValueError(
-                    f"analysis.cox.multivariable: '{term}' is neither 'group' nor a covariate id "
+                    f"analysis.cox.{key}: '{term}' is neither 'group' nor a covariate id "
                     f"(covariates: {', '.join(self.covariates) or 'none'})"
                 )
+        if cox.interactions and not cox.select:
+            for pair in cox.interactions:
+                missing = [t for t in pair if t not in cox.multivariable]
+                if missing:
+                    raise ValueError(f"analysis.cox.interactions: {missing} must also be in analysis.cox.multivariable")
         return self
 
     @model_validator(mode="after")
