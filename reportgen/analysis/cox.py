@@ -268,10 +268,17 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
     terms = list(cox.multivariable)
     if cox.select is not None:
         screen = {t: (m["lr_test"]["p"] if m["lr_test"] else None) for t, m in uni_models.items()}
-        terms = [t for t in ["group", *study.covariates] if t in cox.select.always
-                 or (screen[t] is not None and screen[t] < cox.select.univariable_p)]
-        selection = {"rule": f"univariable likelihood-ratio p < {cox.select.univariable_p:g}",
-                     "always": list(cox.select.always), "screen_p": screen, "selected": terms}
+        terms = [
+            t
+            for t in ["group", *study.covariates]
+            if t in cox.select.always or (screen[t] is not None and screen[t] < cox.select.univariable_p)
+        ]
+        selection = {
+            "rule": f"univariable likelihood-ratio p < {cox.select.univariable_p:g}",
+            "always": list(cox.select.always),
+            "screen_p": screen,
+            "selected": terms,
+        }
     if terms:
         multi = fit_model(study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)])
         multi["selection"] = selection

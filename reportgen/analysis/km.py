@@ -133,21 +133,30 @@ def between_group_tests(study: Study, cohort: Cohort, ep: EndpointData, group: n
         if opts.trend:
             scores = {lvl: float(i + 1) for i, lvl in enumerate(levels)}
             stat, df, p = logrank_trend(time, event, grp, scores, strata=st, levels=levels)
-            out["trend"] = {"method": "log-rank test for trend (scores 1, 2, ... in the order of the levels)",
-                            "scores": scores, "statistic": float(stat), "df": int(df), "p": float(p)}
-        pairs = pairwise_survdiff(time, event, grp, adjust=opts.pairwise_adjust, rho=rho, gamma=gamma,
-                                  strata=st, levels=levels)
+            out["trend"] = {
+                "method": "log-rank test for trend (scores 1, 2, ... in the order of the levels)",
+                "scores": scores,
+                "statistic": float(stat),
+                "df": int(df),
+                "p": float(p),
+            }
+        pairs = pairwise_survdiff(
+            time, event, grp, adjust=opts.pairwise_adjust, rho=rho, gamma=gamma, strata=st, levels=levels
+        )
         out["pairwise"] = {
             "method": f"pairwise {name}",
             "adjust": opts.pairwise_adjust,
-            "comparisons": [{"a": str(a), "b": str(b), "statistic": float(stat), "p": float(p_raw),
-                             "p_adjusted": float(p_adj)} for a, b, stat, p_raw, p_adj in pairs],
+            "comparisons": [
+                {"a": str(a), "b": str(b), "statistic": float(stat), "p": float(p_raw), "p_adjusted": float(p_adj)}
+                for a, b, stat, p_raw, p_adj in pairs
+            ],
         }
     return out
 
 
-def rmst_results(ep: EndpointData, group: np.ndarray, cohort: Cohort, tau: float | None,
-                 conf_level: float) -> dict[str, Any]:
+def rmst_results(
+    ep: EndpointData, group: np.ndarray, cohort: Cohort, tau: float | None, conf_level: float
+) -> dict[str, Any]:
     """RMST per group up to tau (default: the smallest of the groups' largest times) and the difference
     of each group from the reference, with a normal-approximation CI and p (as survRM2)."""
     last = {g: float(ep.time[group == g].max()) for g in cohort.group_levels if (group == g).any()}
@@ -158,18 +167,25 @@ def rmst_results(ep: EndpointData, group: np.ndarray, cohort: Cohort, tau: float
         mask = group == g
         curve = kaplan_meier(ep.time[mask], ep.event[mask])
         est, se = rmst(curve, chosen)
-        per[g] = {"estimate": est, "se": se, "ci": [est - z * se, est + z * se],
-                  "tau_beyond_follow_up": chosen > last.get(g, 0.0)}
+        per[g] = {
+            "estimate": est,
+            "se": se,
+            "ci": [est - z * se, est + z * se],
+            "tau_beyond_follow_up": chosen > last.get(g, 0.0),
+        }
     ref = cohort.group_levels[0]
     diffs = []
     for g in cohort.group_levels[1:]:
         d = per[g]["estimate"] - per[ref]["estimate"]
         se = math.sqrt(per[g]["se"] ** 2 + per[ref]["se"] ** 2)
         p = float(2 * stats.norm.sf(abs(d) / se)) if se > 0 else None
-        diffs.append({"group": g, "reference": ref, "difference": d, "se": se,
-                      "ci": [d - z * se, d + z * se], "p": p})
-    return {"tau": chosen, "tau_source": "spec" if tau is not None else
-            "smallest of the groups' largest follow-up times", "groups": per, "differences": diffs}
+        diffs.append({"group": g, "reference": ref, "difference": d, "se": se, "ci": [d - z * se, d + z * se], "p": p})
+    return {
+        "tau": chosen,
+        "tau_source": "spec" if tau is not None else "smallest of the groups' largest follow-up times",
+        "groups": per,
+        "differences": diffs,
+    }
 
 
 def followup(ep: EndpointData, group: np.ndarray, cohort: Cohort, study: Study) -> dict[str, Any]:
@@ -206,5 +222,8 @@ def censoring_reasons(ep: EndpointData, study: Study) -> dict[str, Any] | None:
         return None
     censored = ep.event == 0
     at_cutoff = censored & (ep.end_dates >= np.datetime64(cutoff, "D"))
-    return {"data_cutoff": cutoff.isoformat(), "administrative": int(at_cutoff.sum()),
-            "before_cutoff": int((censored & ~at_cutoff).sum())}
+    return {
+        "data_cutoff": cutoff.isoformat(),
+        "administrative": int(at_cutoff.sum()),
+        "before_cutoff": int((censored & ~at_cutoff).sum()),
+    }

@@ -16,6 +16,7 @@ from ..spec.model import Study
 from .cox import cox_results
 from .descriptive import table1
 from .km import km_results
+from .landmark import landmark_results
 from .subgroups import subgroup_results
 
 SCHEMA_VERSION = 1
@@ -55,6 +56,11 @@ def endpoint_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
         **km_results(study, cohort, eid),
         "cox": cox_results(study, cohort, eid),
         **subgroup_results(study, cohort, eid),
+        "landmark_analysis": (
+            landmark_results(study, cohort, eid, study.analysis.landmark_analysis)
+            if study.analysis.landmark_analysis
+            else None
+        ),
     }
 
 

@@ -77,7 +77,7 @@ def _level_hr(
         return _not_estimable(f"no patients in {', '.join(study.group_label(g) for g in empty)}")
     if no_events:
         return _not_estimable(f"no events in {', '.join(study.group_label(g) for g in no_events)}")
-    sub = _subset(cohort, mask)
+    sub = cohort.subset(mask)
     design = build_design(study, sub, ["group", *adjust])
     time, event = ep.time[mask][design.complete], ep.event[mask][design.complete]
     fit = fit_cox(time, event, design.X, ties=study.analysis.cox.ties)
@@ -121,25 +121,12 @@ def _not_estimable(reason: str) -> dict[str, Any]:
     return {"hr": None, "ci": [None, None], "p": None, "se": None, "weight": None, "not_estimable": reason}
 
 
-def _subset(cohort: Cohort, mask: np.ndarray) -> Cohort:
-    frame = cohort.frame.loc[mask]
-    eps = {k: v.subset(mask) for k, v in cohort.endpoints.items()}
-    return Cohort(
-        frame=frame,
-        group_levels=cohort.group_levels,
-        endpoints=eps,
-        flow=cohort.flow,
-        source=cohort.source,
-        covariate_levels=cohort.covariate_levels,
-    )
-
-
 def interaction_test(
     study: Study, cohort: Cohort, ep: EndpointData, sg: SubgroupData, adjust: list[str]
 ) -> dict[str, Any]:
     """LR test of group x subgroup on patients with a known subgroup value (and complete adjusters)."""
     known = sg.values.notna().to_numpy()
-    sub = _subset(cohort, known)
+    sub = cohort.subset(known)
     design = build_design(study, sub, ["group", *adjust])
     values = sg.values[known][design.complete]
     present = [lvl for lvl in sg.levels if (values == lvl).any()]

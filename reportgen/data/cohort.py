@@ -65,6 +65,24 @@ class Cohort:
     def n(self) -> int:
         return len(self.frame)
 
+    def subset(self, mask: np.ndarray, endpoints: dict[str, EndpointData] | None = None) -> Cohort:
+        """The patients where ``mask`` is true (same levels, flow and source); ``endpoints`` replaces the
+        follow-up data when given (e.g. times restarted at a landmark)."""
+
+        def part(d: SubgroupData) -> SubgroupData:
+            return SubgroupData(d.column, d.label, d.levels, d.values[mask], d.cut)
+
+        return Cohort(
+            frame=self.frame.loc[mask],
+            group_levels=self.group_levels,
+            endpoints=endpoints if endpoints is not None else {k: v.subset(mask) for k, v in self.endpoints.items()},
+            flow=self.flow,
+            source=self.source,
+            covariate_levels=self.covariate_levels,
+            subgroups={k: part(v) for k, v in self.subgroups.items()},
+            strata={k: part(v) for k, v in self.strata.items()},
+        )
+
 
 def level_str(value: Any) -> str:
     """The canonical text of a level: 1, 1.0 and '1' are all '1'."""

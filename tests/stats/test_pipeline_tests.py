@@ -1,11 +1,11 @@
 """Between-group tests and stratified Cox through the whole pipeline, against R's survival package.
 
-    survdiff(Surv(time, cens) ~ tgrade, data = gbsg2)                     # 3 groups
-    survdiff(Surv(time, cens) ~ tgrade + strata(horTh), data = gbsg2)
-    trend: w <- c(1, 2, 3); (sum(w * (sd$obs - sd$exp)))^2 / (t(w) %*% sd$var %*% w)
-    pairwise: survdiff on each pair of tgrade levels; p.adjust(p, 'holm')
-    survdiff(Surv(time, status) ~ sex + strata(ph.ecog), data = lung, rho = 1)
-    coxph(Surv(time, status) ~ sex + strata(ph.ecog), data = lung, ties = 'breslow')
+survdiff(Surv(time, cens) ~ tgrade, data = gbsg2)                     # 3 groups
+survdiff(Surv(time, cens) ~ tgrade + strata(horTh), data = gbsg2)
+trend: w <- c(1, 2, 3); (sum(w * (sd$obs - sd$exp)))^2 / (t(w) %*% sd$var %*% w)
+pairwise: survdiff on each pair of tgrade levels; p.adjust(p, 'holm')
+survdiff(Surv(time, status) ~ sex + strata(ph.ecog), data = lung, rho = 1)
+coxph(Surv(time, status) ~ sex + strata(ph.ecog), data = lung, ties = 'breslow')
 """
 
 from __future__ import annotations
@@ -88,5 +88,36 @@ def test_weighted_stratified_test_and_stratified_breslow_cox(tmp_path):
     m = _find(COX["models"], "coxph(Surv(time, status) ~ sex + strata(ph.ecog), data = lung, ties = 'breslow')")
     row = next(x for x in ep["cox"]["univariable"] if x["variable"] == "group")
     assert ep["cox"]["ties"] == "breslow" and row["n"] == m["n"]
-    assert_allclose([row["hr"], *row["ci"], row["p"]], [m["exp_coef"][0], m["ci_lower"][0], m["ci_upper"][0],
-                                                        m["p"][0]], rtol=RTOL)
+    assert_allclose(
+        [row["hr"], *row["ci"], row["p"]], [m["exp_coef"][0], m["ci_lower"][0], m["ci_upper"][0], m["p"][0]], rtol=RTOL
+    )
+
+
+LANDMARK = """\
+title: lung landmark
+data: {path: data.csv}
+group: {column: sex, reference: 1}
+endpoints:
+  os: {label: Overall survival, time: time, event: status, time_unit: days}
+analysis:
+  landmark_analysis: 180
+"""
+
+
+def test_landmark_analysis(tmp_path):
+    """s <- lung[lung$time > 180, ]; s$time <- s$time - 180
+    survdiff(Surv(time, status) ~ sex, data = s)$chisq            # 2.53804058887757 (159 patients, 102 events)
+    coxph(Surv(time, status) ~ sex, data = s)                      # HR 0.723205565459199 (0.4844434-1.0796437)
+    summary(survfit(Surv(time, status) ~ sex, data = s, conf.type = 'log-log'))$table   # medians 207, 293
+    """
+    la = _run(tmp_path, load_lung(), LANDMARK)["os"]["landmark_analysis"]
+    assert (la["n"], la["events"], la["n_excluded"]) == (159, 102, 228 - 159)
+    assert_allclose(la["logrank"]["statistic"], 2.53804058887757, rtol=RTOL)
+    hr = la["hr"][0]
+    assert_allclose(
+        [hr["hr"], *hr["ci"], hr["p"]],
+        [0.723205565459199, 0.484443421774206, 1.079643703274266, 0.112937289051752],
+        rtol=RTOL,
+    )
+    assert [la["groups"]["1"]["median"], *la["groups"]["1"]["median_ci"]] == [207, 140, 277]
+    assert [la["groups"]["2"]["median"], *la["groups"]["2"]["median_ci"]] == [293, 183, 474]
