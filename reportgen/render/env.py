@@ -47,7 +47,7 @@ def make_env(
             "percent": bind(percent),
             "plural": words.plural,
             "g": lambda x: f"{x:g}",
-        "term_label": lambda t: term_labels.get(t, t),
+            "term_label": lambda t: term_labels.get(t, t),
             "min": min,
             "max": max,
             "cap_first": words.cap_first,

@@ -112,8 +112,10 @@ class KMOptions(_Model):
     )
     break_time: float | None = Field(None, gt=0, description="Interval between x-axis ticks of KM figures")
     rmst_tau: float | None = Field(
-        None, gt=0, description="Horizon of the restricted mean survival time; default: the smallest of the "
-        "groups' largest follow-up times (so every group's curve is defined up to it)"
+        None,
+        gt=0,
+        description="Horizon of the restricted mean survival time; default: the smallest of the "
+        "groups' largest follow-up times (so every group's curve is defined up to it)",
     )
 
 

@@ -192,7 +192,9 @@ def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
             alpha = results["alpha"]
             bad = [t for t in ph["terms"] if t["p"] is not None and t["p"] < alpha]
             labels = {r["variable"]: r["label"] for r in multi["terms"]}
-            text = f"Proportional-hazards assumption (Grambsch-Therneau test): global p = {pvalue(ph['global_p'], style)}"
+            text = (
+                f"Proportional-hazards assumption (Grambsch-Therneau test): global p = {pvalue(ph['global_p'], style)}"
+            )
             if bad:
                 text += "; not supported for " + ", ".join(
                     f"{labels.get(t['variable'], t['variable'])} (p = {pvalue(t['p'], style)})" for t in bad
@@ -204,8 +206,10 @@ def cox_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
             notes.append(f"Terms selected by the stated rule: {multi['selection']['rule']}.")
         if multi.get("lr_test"):
             lr = multi["lr_test"]
-            notes.append(f"Global likelihood-ratio test of the model: chi-squared {num(lr['statistic'], 2, style)} on "
-                         f"{lr['df']} df, p = {pvalue(lr['p'], style)}.")
+            notes.append(
+                f"Global likelihood-ratio test of the model: chi-squared {num(lr['statistic'], 2, style)} on "
+                f"{lr['df']} df, p = {pvalue(lr['p'], style)}."
+            )
     if any(r.get("not_estimable") for r in cox["univariable"] + (multi["terms"] if multi else [])):
         notes.append(f"{style.not_estimable}, not estimable (reason given in the text).")
     return Table(
