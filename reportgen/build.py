@@ -2,7 +2,9 @@
 
 Outputs are assembled in memory, written to a temporary folder beside the target,
 and moved into place only when complete: a failed or interrupted run leaves the
-previous report untouched and no partial files.
+previous report untouched and no partial files or temporary folders. The output
+folder is replaced as a whole, so only a new or empty folder or a previous report's
+folder is accepted as the target.
 """
 
 from __future__ import annotations
@@ -81,7 +83,16 @@ def validate(spec_path: Path) -> tuple[Study, Cohort]:
     return study, cohort
 
 
-_REPORT_ENTRIES = {"report.html", "report.pdf", "results.json", "figures", "tables"}
+_REPORT_ENTRIES = {
+    "report.html",
+    "report.pdf",
+    "report.docx",
+    "results.json",
+    "supplement.html",
+    "supplement.pdf",
+    "figures",
+    "tables",
+}
 
 
 def check_output_folder(out_dir: Path) -> None:
@@ -114,7 +125,12 @@ def _safe_name(name: str) -> str:
 
 
 def render_files(
-    study: Study, results: dict[str, Any], report: Report, formats: Iterable[str], progress: Progress = _quiet
+    study: Study,
+    results: dict[str, Any],
+    report: Report,
+    formats: Iterable[str],
+    progress: Progress = _quiet,
+    spec_path: Path | None = None,
 ) -> tuple[dict[str, bytes], list[str]]:
     """Every output file as bytes, keyed by its path relative to the output folder."""
     files: dict[str, bytes] = {"results.json": results_json(results)}
@@ -126,45 +142,99 @@ def render_files(
         files[f"figures/{_safe_name(fig.id)}.png"] = fig.png
     for table in report.tables:
         files[f"tables/{_safe_name(table.id)}.csv"] = table.to_csv().encode("utf-8")
+    pages: dict[str, int] | None = None
     if "pdf" in formats:
         progress("Writing PDF")
-        from .render.pdf import html_to_pdf  # WeasyPrint is imported only when a PDF is asked for
+        from .render.pdf import render_pdf  # WeasyPrint is imported only when a PDF is asked for
 
-        pdf, messages = html_to_pdf(report.html, title=study.title)
+        pdf, messages, pages = render_pdf(report.html)
         files["report.pdf"] = pdf
         warnings.extend(f"PDF: {m}" for m in messages)
+    if spec_path is not None and study.kind == "manuscript" and study.manuscript.supplement:
+        progress("Writing the supplement")
+        files.update(_supplement_files(study, results, report, spec_path, formats, pages, warnings))
     return files, warnings
+
+
+def _supplement_files(
+    study: Study,
+    results: dict[str, Any],
+    report: Report,
+    spec_path: Path,
+    formats: list[str],
+    pages: dict[str, int] | None,
+    warnings: list[str],
+) -> dict[str, bytes]:
+    """supplement.html/.pdf (STROBE checklist with report.pdf page numbers, supplementary tables and
+    figures, the spec), and their tables and figures as files."""
+    from .render.supplement import build_supplement
+
+    spec_text = spec_path.read_text(encoding="utf-8-sig")
+    supp = build_supplement(study, results, report, spec_text, spec_path.name, spec_path.resolve().parent, pages)
+    files: dict[str, bytes] = {}
+    if "html" in formats:
+        files["supplement.html"] = supp.html.encode("utf-8")
+    for fig in supp.figures:
+        files[f"figures/{_safe_name(fig.id)}.svg"] = fig.svg
+        files[f"figures/{_safe_name(fig.id)}.png"] = fig.png
+    for table in supp.tables:
+        files[f"tables/{_safe_name(table.id)}.csv"] = table.to_csv().encode("utf-8")
+    if "pdf" in formats:
+        from .render.pdf import render_pdf
+
+        pdf, messages, _ = render_pdf(supp.html)
+        files["supplement.pdf"] = pdf
+        warnings.extend(f"Supplement PDF: {m}" for m in messages)
+    return files
 
 
 @contextmanager
 def staging_folder(out_dir: Path) -> Iterator[Path]:
     """A fresh temporary folder beside ``out_dir`` (same file system, so the final move is atomic);
     removed on leaving, whether the block succeeded, failed or was interrupted."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    except OSError as exc:
+        raise _cannot_write(exc, out_dir) from None
     try:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _cannot_write(exc: OSError, out_dir: Path) -> UserError:
+    return fail(
+        f"cannot write the report: {exc.strerror or exc}",
+        where=str(out_dir),
+        key="--out",
+        hint="choose a folder you can write to, on a disk with free space; the previous report is unchanged",
+    )
+
+
 def _fill_and_swap(tmp: Path, out_dir: Path, files: dict[str, bytes]) -> list[Path]:
-    for rel, data in files.items():
-        target = (tmp / rel).resolve()
-        if tmp.resolve() not in target.parents:
+    """Write the files into ``tmp``, then move ``tmp`` to ``out_dir`` (the previous report, if any,
+    is moved aside first and put back if the move fails)."""
+    for rel in files:
+        if tmp.resolve() not in (tmp / rel).resolve().parents:
             raise ValueError(f"refusing to write outside the output folder: {rel}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
     old = None
     try:
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}.tmp"
-            os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        if old is not None and not out_dir.exists():
-            os.replace(old, out_dir)  # put the previous report back
-        raise
+        for rel, data in files.items():
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        try:
+            if out_dir.exists():
+                old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}.tmp"
+                os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+        except BaseException:
+            if old is not None and not out_dir.exists():
+                os.replace(old, out_dir)  # put the previous report back
+            raise
+    except OSError as exc:
+        raise _cannot_write(exc, out_dir) from None
     finally:
         if old is not None and old.exists() and out_dir.exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -236,7 +306,7 @@ def build(
             raise
         raise located from None
     with staging_folder(out) as tmp:
-        files, warnings = render_files(study, results, report, formats, progress)
+        files, warnings = render_files(study, results, report, formats, progress, spec_path)
         check_output_folder(out)
         written = _fill_and_swap(tmp, out, files)
     return BuildOutput(out_dir=out, files=written, warnings=warnings)

@@ -154,9 +154,10 @@ def fit_model(
     terms: list[str],
     conf_level: float,
     interactions: list[list[str]] | None = None,
+    concordance: bool = True,
 ) -> dict[str, Any]:
     """Fit one Cox model on complete cases (stratified when the spec gives strata); JSON-ready result
-    including the PH test."""
+    including the PH test. ``concordance=False`` skips Harrell's C (None in the result)."""
     strata, known = strata_labels(cohort)
     design = build_design(study, cohort, terms, interactions, also_complete=known)
     time, event = ep.time[design.complete], ep.event[design.complete]
@@ -199,7 +200,7 @@ def fit_model(
             "score_test": None,
             "ph_test": None,
         }
-    fit = fit_cox(time, event, design.X, strata=st, ties=study.analysis.cox.ties)
+    fit = fit_cox(time, event, design.X, strata=st, ties=study.analysis.cox.ties, concordance=concordance)
     result = {
         **base,
         "strata": list(cohort.strata),
@@ -207,8 +208,8 @@ def fit_model(
         "converged": bool(fit.converged),
         "iterations": int(fit.iterations),
         "loglik": [float(fit.loglik0), float(fit.loglik)],
-        "concordance": float(fit.concordance),
-        "concordance_se": float(fit.concordance_se),
+        "concordance": float(fit.concordance) if concordance else None,
+        "concordance_se": float(fit.concordance_se) if concordance else None,
         "lr_test": _test(fit.lr_test),
         "wald_test": _test(fit.wald_test),
         "score_test": _test(fit.score_test),
@@ -241,6 +242,29 @@ def _ph_test(
         "global_df": int(g[1]),
         "global_p": float(g[2]),
         "terms": rows,
+        "residuals": _residual_plot_data(zph, fit, keep),
+    }
+
+
+PLOT_POINTS = 5000
+
+
+def _residual_plot_data(zph: Any, fit: CoxFit, keep: list[tuple[str, list[int]]]) -> dict[str, Any]:
+    """Scaled Schoenfeld residuals for the supplement's diagnostic plots: at most PLOT_POINTS events
+    (evenly spaced in time order when there are more; the tests above use every event)."""
+    order = np.argsort(zph.time, kind="stable")
+    if len(order) > PLOT_POINTS:
+        order = order[np.linspace(0, len(order) - 1, PLOT_POINTS).round().astype(int)]
+    res = np.asarray(zph.residuals)[order]
+    var = np.atleast_2d(np.asarray(zph.var))
+    return {
+        "terms": [name for name, _ in keep],
+        "coef": [float(fit.coef[idx[0]]) if len(idx) == 1 else None for _, idx in keep],
+        "var": [float(var[i, i]) for i in range(len(keep))] if var.shape[0] == len(keep) else None,
+        "time": [float(t) for t in np.asarray(zph.time)[order]],
+        "values": [[None if not np.isfinite(v) else float(v) for v in row] for row in res],
+        "n_events": int(len(zph.time)),
+        "subsampled": bool(len(zph.time) > PLOT_POINTS),
     }
 
 
@@ -251,7 +275,8 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
     uni: list[dict[str, Any]] = []
     uni_models: dict[str, Any] = {}
     for term in ["group", *study.covariates]:
-        model = fit_model(study, cohort, ep, [term], conf)
+        # Harrell's C is reported for the multivariable model only: skip it here (costly with 10^6 rows)
+        model = fit_model(study, cohort, ep, [term], conf, concordance=False)
         uni_models[term] = model
         for row in model["terms"]:
             uni.append(

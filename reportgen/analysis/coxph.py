@@ -40,7 +40,7 @@ Differences from R, by design:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -99,6 +99,7 @@ class CoxFit:
     not_estimable: dict[int, str]
     concordance: float
     concordance_se: float
+    _layout: _Layout | None = field(default=None, repr=False)
 
     def hazard_ratio_ci(self, level: float = 0.95) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Wald confidence limits of the hazard ratios, exp(coef -/+ z * se), as ``summary.coxph``."""
@@ -145,9 +146,11 @@ class _Data:
     stratum_labels: NDArray | None
 
 
-def _fix_ties_in_time(time: NDArray[np.float64]) -> NDArray[np.float64]:
-    """R's ``aeqSurv``: times closer than sqrt(machine eps) (absolutely or relatively) become one."""
-    y = np.unique(time)
+def _fix_ties_in_time(time: NDArray[np.float64], y: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """R's ``aeqSurv``: times closer than sqrt(machine eps) (absolutely or relatively) become one.
+
+    ``y``, the sorted distinct times, may be given when known."""
+    y = np.unique(time) if y is None else y
     if y.size < 2:
         return time
     dy = np.diff(y)
@@ -164,8 +167,9 @@ def _prepare(
     X: ArrayLike,
     strata: ArrayLike | None,
     weights: ArrayLike | None,
+    fix_ties: bool = True,
 ) -> _Data:
-    """Validate the inputs, code the strata and merge near-equal times."""
+    """Validate the inputs, code the strata and (unless ``fix_ties`` is False) merge near-equal times."""
     t = np.asarray(time, dtype=float)
     e = np.asarray(event)
     x = np.asarray(X, dtype=float)
@@ -188,7 +192,46 @@ def _prepare(
         if s.shape != (n,):
             raise ValueError("strata must have one label per row")
         labels, codes = np.unique(s, return_inverse=True)
-    return _Data(_fix_ties_in_time(t), e.astype(bool), x, w, codes.astype(np.intp), labels)
+    return _Data(_fix_ties_in_time(t) if fix_ties else t, e.astype(bool), x, w, codes.astype(np.intp), labels)
+
+
+def _prepare_sorted(
+    time: ArrayLike,
+    event: ArrayLike,
+    X: ArrayLike,
+    strata: ArrayLike | None,
+    weights: ArrayLike | None,
+    ties: str,
+) -> tuple[_Data, _RiskSets]:
+    """``_prepare`` then ``_risk_sets``, sorting once: without strata the distinct times for R's
+    ``timefix`` are read off the sorted rows (the rows are sorted again only if times merge)."""
+    if strata is not None:
+        data = _prepare(time, event, X, strata, weights)
+        return data, _risk_sets(data, ties)
+    data = _prepare(time, event, X, strata, weights, fix_ties=False)
+    rs = _risk_sets(data, ties)
+    ts = data.time[rs.order]
+    distinct = np.empty(ts.size, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(ts[1:], ts[:-1], out=distinct[1:])
+    fixed = _fix_ties_in_time(data.time, ts[distinct])
+    if fixed is data.time:
+        return data, rs
+    data = _Data(fixed, data.event, data.X, data.weight, data.stratum, data.stratum_labels)
+    return data, _risk_sets(data, ties)
+
+
+@dataclass(frozen=True, eq=False)
+class _Layout:
+    """What ``fit_cox`` prepared (checked data, sorted risk sets), kept with the fit so that
+    ``cox_zph`` called with the very same argument objects does not sort the rows again."""
+
+    inputs: tuple[object, ...]
+    data: _Data
+    rs: _RiskSets
+
+    def reusable(self, *args: object) -> bool:
+        return len(args) == len(self.inputs) and all(a is b for a, b in zip(args, self.inputs, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +263,7 @@ class _RiskSets:
     event_pos: NDArray[np.intp]
     event_block: NDArray[np.intp]
     term_block: NDArray[np.intp]
+    term_start: NDArray[np.intp]  # first term of each block (terms are ordered by block)
     term_frac: NDArray[np.float64]
     term_weight: NDArray[np.float64]
 
@@ -227,7 +271,8 @@ class _RiskSets:
 def _risk_sets(data: _Data, ties: str) -> _RiskSets:
     """Sort once and describe blocks, segments and ties terms (all vectorised)."""
     ev = data.event
-    order = np.lexsort((~ev, data.time, data.stratum))
+    keys = (~ev, data.time) if data.stratum_labels is None else (~ev, data.time, data.stratum)
+    order = np.lexsort(keys)
     t, d, s = data.time[order], ev[order], data.stratum[order]
     w = data.weight[order]
     n = t.size
@@ -253,11 +298,13 @@ def _risk_sets(data: _Data, ties: str) -> _RiskSets:
     block_weight = np.bincount(event_block, weights=w[event_pos], minlength=block_start.size)
     if ties == "efron":
         term_block = event_block
-        k = np.arange(event_pos.size) - np.repeat(np.cumsum(block_events) - block_events, block_events)
+        term_start = np.cumsum(block_events) - block_events
+        k = np.arange(event_pos.size) - np.repeat(term_start, block_events)
         term_frac = (k + 1.0) / block_events[term_block]
         term_weight = block_weight[term_block] / block_events[term_block]
     else:
         term_block = np.arange(block_start.size)
+        term_start = term_block
         term_frac = np.ones(block_start.size)
         term_weight = block_weight
     return _RiskSets(
@@ -276,6 +323,7 @@ def _risk_sets(data: _Data, ties: str) -> _RiskSets:
         event_pos=event_pos,
         event_block=event_block,
         term_block=term_block,
+        term_start=term_start,
         term_frac=term_frac,
         term_weight=term_weight,
     )
@@ -283,35 +331,43 @@ def _risk_sets(data: _Data, ties: str) -> _RiskSets:
 
 @dataclass(frozen=True, eq=False)
 class _BlockSums:
-    """Risk-set sums at beta: row risks r = w exp(eta), per segment and per block."""
+    """Risk-set sums at beta: row risks r = w exp(eta), per segment and per block.
+
+    The design is held transposed (one row per column of X, p x n), so that every sum over
+    rows runs along contiguous memory; ``rx`` and ``seg_rx`` are p x n and p x segments,
+    the per-block sums ``a_after``/``a_event`` are blocks x p.
+    """
 
     eta: NDArray[np.float64]
-    rx: NDArray[np.float64]  # r * x per sorted row
-    seg_rx: NDArray[np.float64]
+    rx: NDArray[np.float64]  # r * x per sorted row (p x n)
+    seg_rx: NDArray[np.float64]  # p x segments
     s0_after: NDArray[np.float64]  # sum of r over the risk set minus the block's events
     s0_event: NDArray[np.float64]  # sum of r over the block's events
     a_after: NDArray[np.float64]  # the same for r * x
     a_event: NDArray[np.float64]
 
 
-def _block_sums(rs: _RiskSets, X: NDArray[np.float64], beta: NDArray[np.float64]) -> _BlockSums:
-    """Segment sums with ``reduceat`` and risk-set sums as reverse cumulative sums of segments."""
-    eta = X @ beta
+def _block_sums(rs: _RiskSets, XT: NDArray[np.float64], beta: NDArray[np.float64]) -> _BlockSums:
+    """Segment sums with ``reduceat`` and risk-set sums as reverse cumulative sums of segments.
+
+    ``XT`` is the sorted design transposed (p x n)."""
+    eta = beta @ XT
     with np.errstate(over="ignore", invalid="ignore"):
         r = rs.weight * np.exp(eta)
-        rx = X * r[:, None]
+        rx = XT * r
     seg_r = np.add.reduceat(r, rs.cuts) if r.size else r
-    seg_rx = np.add.reduceat(rx, rs.cuts, axis=0) if r.size else rx
+    seg_rx = np.add.reduceat(rx, rs.cuts, axis=1) if r.size else rx
     rev_r = np.r_[np.cumsum(seg_r[::-1])[::-1], 0.0]
-    rev_rx = np.vstack([np.cumsum(seg_rx[::-1], axis=0)[::-1], np.zeros((1, X.shape[1]))])
+    rev_rx = np.zeros((XT.shape[0], seg_r.size + 1))
+    rev_rx[:, :-1] = np.cumsum(seg_rx[:, ::-1], axis=1)[:, ::-1]
     return _BlockSums(
         eta=eta,
         rx=rx,
         seg_rx=seg_rx,
         s0_after=rev_r[rs.after_seg] - rev_r[rs.stop_seg],
         s0_event=seg_r[rs.block_seg],
-        a_after=rev_rx[rs.after_seg] - rev_rx[rs.stop_seg],
-        a_event=seg_rx[rs.block_seg],
+        a_after=(rev_rx[:, rs.after_seg] - rev_rx[:, rs.stop_seg]).T,
+        a_event=seg_rx[:, rs.block_seg].T,
     )
 
 
@@ -335,27 +391,25 @@ class _BlockCoefficients:
 
 
 def _block_coefficients(rs: _RiskSets, den: NDArray[np.float64]) -> _BlockCoefficients:
-    """Sum the ties terms of each block (term weight wt, fraction f, denominator den)."""
-    nb = rs.block_events.size
-    tw, f, tb = rs.term_weight, rs.term_frac, rs.term_block
-    inv = tw / den
-    inv2 = inv / den
+    """Sum the ties terms of each block (term weight wt, fraction f, denominator den).
 
-    def per_block(v: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.bincount(tb, weights=v, minlength=nb)
-
-    return _BlockCoefficients(
-        per_block(inv),
-        per_block(inv * f),
-        per_block(inv2),
-        per_block(inv2 * f),
-        per_block(inv2 * f * f),
-    )
+    Terms are ordered by block, so the five sums are one ``reduceat`` over contiguous rows."""
+    f = rs.term_frac
+    terms = np.empty((5, den.size))
+    inv, inv_f, inv2, inv2_f, inv2_ff = terms
+    np.divide(rs.term_weight, den, out=inv)
+    np.multiply(inv, f, out=inv_f)
+    np.divide(inv, den, out=inv2)
+    np.multiply(inv2, f, out=inv2_f)
+    np.multiply(inv2_f, f, out=inv2_ff)
+    if den.size == 0:
+        return _BlockCoefficients(*np.zeros((5, 0)))
+    return _BlockCoefficients(*np.add.reduceat(terms, rs.term_start, axis=1))
 
 
 def _score_information(
     rs: _RiskSets,
-    X: NDArray[np.float64],
+    XT: NDArray[np.float64],
     bs: _BlockSums,
     co: _BlockCoefficients,
     event_x: NDArray[np.float64],
@@ -371,9 +425,9 @@ def _score_information(
     c_seg = hc[rs.seg_hi] - hc[rs.seg_lo]
     is_block = rs.seg_block >= 0
     c_seg[is_block] += co.g[rs.seg_block[is_block]]
-    u = event_x - c_seg @ bs.seg_rx
+    u = event_x - bs.seg_rx @ c_seg
     c_row = np.repeat(c_seg, rs.seg_len)
-    first = (bs.rx * c_row[:, None]).T @ X
+    first = (bs.rx * c_row) @ XT.T
     a1, a2 = bs.a_after, bs.a_event
     cross = (a1 * co.beta[:, None]).T @ a2
     means = (a1 * co.alpha[:, None]).T @ a1 + cross + cross.T + (a2 * co.gamma[:, None]).T @ a2
@@ -388,13 +442,13 @@ def _loglik(rs: _RiskSets, bs: _BlockSums, den: NDArray[np.float64]) -> float:
 
 
 def _evaluate(
-    rs: _RiskSets, X: NDArray[np.float64], beta: NDArray[np.float64], event_x: NDArray[np.float64]
+    rs: _RiskSets, XT: NDArray[np.float64], beta: NDArray[np.float64], event_x: NDArray[np.float64]
 ) -> tuple[float, NDArray[np.float64], NDArray[np.float64]]:
-    """Log partial likelihood, score and information at beta (R's ``coxfit6_iter``)."""
-    bs = _block_sums(rs, X, beta)
+    """Log partial likelihood, score and information at beta (R's ``coxfit6_iter``); XT is p x n."""
+    bs = _block_sums(rs, XT, beta)
     den = _term_denominators(rs, bs)
     co = _block_coefficients(rs, den)
-    u, imat = _score_information(rs, X, bs, co, event_x)
+    u, imat = _score_information(rs, XT, bs, co, event_x)
     return _loglik(rs, bs, den), u, imat
 
 
@@ -495,13 +549,13 @@ class _Newton:
     converged: bool
 
 
-def _newton_raphson(rs: _RiskSets, X: NDArray[np.float64], max_iter: int, eps: float, toler_chol: float) -> _Newton:
+def _newton_raphson(rs: _RiskSets, XT: NDArray[np.float64], max_iter: int, eps: float, toler_chol: float) -> _Newton:
     """R's ``coxfit6`` loop: a step is kept if the loglik does not decrease, else it is halved
-    towards the last kept beta; stop when |1 - loglik_best / loglik_new| <= eps."""
-    p = X.shape[1]
+    towards the last kept beta; stop when |1 - loglik_best / loglik_new| <= eps. XT is p x n."""
+    p = XT.shape[0]
     beta = np.zeros(p)
-    event_x = rs.weight[rs.event_pos] @ X[rs.event_pos]
-    loglik0, u, imat = _evaluate(rs, X, beta, event_x)
+    event_x = np.take(XT, rs.event_pos, axis=1) @ rs.weight[rs.event_pos]
+    loglik0, u, imat = _evaluate(rs, XT, beta, event_x)
     if p == 0:  # null model: the log partial likelihood at beta = 0 only
         return _Newton(beta, imat, u, loglik0, loglik0, 0.0, 0, True)
     fac, _ = _cholesky2(imat, toler_chol)
@@ -513,7 +567,7 @@ def _newton_raphson(rs: _RiskSets, X: NDArray[np.float64], max_iter: int, eps: f
     newbeta = beta + step
     halving = 0
     for it in range(1, max_iter + 1):
-        newlk, u, imat = _evaluate(rs, X, newbeta, event_x)
+        newlk, u, imat = _evaluate(rs, XT, newbeta, event_x)
         fac, _ = _cholesky2(imat, toler_chol)
         finite = np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(imat))
         if finite and abs(1 - best / newlk) <= eps:
@@ -527,7 +581,7 @@ def _newton_raphson(rs: _RiskSets, X: NDArray[np.float64], max_iter: int, eps: f
             step = _chsolve2(fac, u)
             beta = newbeta
             newbeta = newbeta + step
-    loglik, u, imat = _evaluate(rs, X, beta, event_x) if max_iter > 1 else (best, u, imat)
+    loglik, u, imat = _evaluate(rs, XT, beta, event_x) if max_iter > 1 else (best, u, imat)
     fac, _ = _cholesky2(imat, toler_chol)
     return _Newton(beta, _chinv2(fac), u, loglik0, loglik, score, max_iter + 1, False)
 
@@ -538,6 +592,25 @@ def _center_scale(X: NDArray[np.float64], w: NDArray[np.float64]) -> tuple[NDArr
     spread = w @ np.abs(X - means)
     scale = np.where(spread > 0, w.sum() / np.where(spread > 0, spread, 1.0), 1.0)
     return means, scale
+
+
+def _sorted_design(
+    X: NDArray[np.float64], rs: _RiskSets, *, scaled: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The design in risk-set order, transposed (p x n), centred (and scaled as R's ``coxph``).
+
+    Returns (XT, means, scale); the weighted means and R's scale factors are those of
+    ``_center_scale``, computed on the sorted rows."""
+    XT = np.take(X.T, rs.order, axis=1)
+    w = rs.weight
+    total = w.sum()
+    means = (XT @ w) / total
+    XT -= means[:, None]
+    spread = np.abs(XT) @ w
+    scale = np.where(spread > 0, total / np.where(spread > 0, spread, 1.0), 1.0)
+    if scaled:
+        XT *= scale[:, None]
+    return XT, means, scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,20 +628,6 @@ def _group_lasts(flags: NDArray[np.bool_]) -> NDArray[np.intp]:
     return (np.r_[starts[1:], flags.size] - 1)[np.cumsum(flags) - 1]
 
 
-def _before_in_group(values: NDArray[np.float64], start: NDArray[np.intp]) -> NDArray[np.float64]:
-    """Sum of ``values`` over the earlier items of the same group."""
-    excl = np.cumsum(values) - values
-    return excl - excl[start]
-
-
-def _after_in_group(
-    values: NDArray[np.float64], start: NDArray[np.intp], flags: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Sum of ``values`` over the later items of the same group."""
-    totals = np.add.reduceat(values, np.flatnonzero(flags))
-    return totals[np.cumsum(flags) - 1] - _before_in_group(values, start) - values
-
-
 def _changes(*keys: NDArray) -> NDArray[np.bool_]:
     """True where any key differs from the previous item (and at the first item)."""
     flags = np.zeros(keys[0].size, dtype=bool)
@@ -578,25 +637,11 @@ def _changes(*keys: NDArray) -> NDArray[np.bool_]:
     return flags
 
 
-def _split_by_bit(
-    bit: NDArray[np.bool_], start: NDArray[np.intp], flags: NDArray[np.bool_]
-) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
-    """Stable split of every group into its bit-0 items then its bit-1 items.
-
-    Returns each item's new position and the group-start flags after the split.
-    """
-    zero = (~bit).astype(np.int64)
-    rank0 = _before_in_group(zero, start)
-    starts = np.flatnonzero(flags)
-    n0 = np.add.reduceat(zero, starts)
-    size = np.diff(np.r_[starts, bit.size])
-    n0_item = n0[np.cumsum(flags) - 1]
-    rank1 = np.arange(bit.size) - start - rank0
-    newpos = np.where(bit, start + n0_item + rank1, start + rank0)
-    new_flags = flags.copy()
-    split = (n0 > 0) & (n0 < size)
-    new_flags[starts[split] + n0[split]] = True
-    return newpos, new_flags
+def _prefix(values: NDArray) -> NDArray:
+    """Cumulative sums with a leading 0: the sum of items [a, b) is out[b] - out[a]."""
+    out = np.zeros(values.size + 1, dtype=np.float64 if values.dtype.kind == "f" else np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 def _concordance(
@@ -611,15 +656,38 @@ def _concordance(
     R walks the rows from the last time to the first (censored rows before the events of the
     same time, tied events by lp) and, for each block of tied events, counts the weight of the
     rows already seen with a larger, smaller or equal lp; the standard error comes from each
-    row's share of those pair counts (``dfbeta``). The same counts are made here offline: in
+    row's share of those pair counts (``dfbeta``). The same counts are made here offline.
+    Rows equal in (stratum, time, status, lp) count alike, so they are merged first (their
+    weights summed, and the squares of their weights kept for the standard error); then, in
     walk order, "smaller lp and earlier" is split by the highest bit where the two lp ranks
-    differ, one level per bit; at each level rows are grouped by (stratum, higher bits) and the
-    counts are grouped prefix sums, then each group is split stably by the bit.
+    differ, one level per bit: at each level rows are grouped by (stratum, higher bits), the
+    counts are grouped prefix sums, and each group is split stably by the bit. Time and
+    memory are O(n log n) and O(n).
     """
-    n = time.size
     rank = np.unique(lp, return_inverse=True)[1].reshape(-1).astype(np.int64)
     walk = np.lexsort((rank, event, -time, stratum))
     t, ev, s, w, rk = time[walk], event[walk], stratum[walk], weight[walk], rank[walk]
+    first = np.flatnonzero(_changes(s, t, ev, rk))
+    if first.size < t.size:
+        w2 = np.add.reduceat(w * w, first)
+        w = np.add.reduceat(w, first)
+        t, ev, s, rk = t[first], ev[first], s[first], rk[first]
+    else:
+        w2 = w * w
+    return _concordance_counts(t, ev, s, w, w2, rk)
+
+
+def _concordance_counts(
+    t: NDArray[np.float64],
+    ev: NDArray[np.bool_],
+    s: NDArray[np.intp],
+    w: NDArray[np.float64],
+    w2: NDArray[np.float64],
+    rk: NDArray[np.int64],
+) -> tuple[float, float]:
+    """The pair counts of ``_concordance`` on rows in walk order (w2: sum of squared weights per row)."""
+    n = t.size
+    idx = np.arange(n)
     in_block = np.zeros(n, dtype=bool)
     in_block[1:] = ev[1:] & ev[:-1] & (t[1:] == t[:-1]) & (s[1:] == s[:-1])
     block_flags = ~in_block  # a block: the events of one time in one stratum, or one censored row
@@ -629,40 +697,47 @@ def _concordance(
     run_start = _group_starts(block_flags | _changes(rk))
     strat_flags = _changes(s)
     strat_start = _group_starts(strat_flags)
+    strat_end = _group_lasts(strat_flags) + 1
     w_ev = np.where(ev, w, 0.0)
+    cw, ce = _prefix(w), _prefix(w_ev)
 
     # rows seen by an event: earlier walk positions than its block, same stratum
-    seen_total = _before_in_group(w, strat_start)[block_start]
+    seen_total = cw[block_start] - cw[strat_start]
     # events that see a row: events of later blocks, same stratum
-    later_total = _after_in_group(w_ev, strat_start, strat_flags)[block_last]
+    later_total = ce[strat_end] - ce[block_last + 1]
     # events of the own block before the event's lp run have a smaller lp but are not seen
-    own_block_smaller = _before_in_group(w, block_start)[run_start]
+    own_block_smaller = cw[run_start] - cw[block_start]
 
-    # bit levels; arrays travel with the rows through every split
-    cur_rk, cur_ev, cur_w, cur_pos = rk.astype(np.int32), ev, w, np.arange(n, dtype=np.int32)
-    flags = strat_flags
+    # bit levels; arrays travel with the rows through every split, each row knowing the
+    # bounds [start, end) of its group
+    cur_rk, cur_ev, cur_w, cur_pos = rk, ev, w, idx
+    start, end = strat_start, strat_end
     seen_smaller = np.zeros(n)
     later_smaller = np.zeros(n)
-    nbits = int(rank.max()).bit_length() if n else 0
+    nbits = int(rk.max()).bit_length() if n else 0
     for b in range(nbits - 1, -1, -1):
         bit = ((cur_rk >> b) & 1).astype(bool)
-        start = _group_starts(flags)
-        seen = _before_in_group(np.where(bit, 0.0, cur_w), start)
-        later = _after_in_group(np.where(cur_ev & ~bit, cur_w, 0.0), start, flags)
-        seen_smaller += np.where(cur_ev & bit, seen, 0.0)
-        later_smaller += np.where(bit, later, 0.0)
-        newpos, flags = _split_by_bit(bit, start, flags)
-        arrays = [cur_rk, cur_ev, cur_w, cur_pos, seen_smaller, later_smaller]
+        zero_w = _prefix(np.where(bit, 0.0, cur_w))  # rows with bit 0 (a smaller lp for bit-1 rows)
+        seen_smaller += np.where(cur_ev & bit, zero_w[:-1] - zero_w[start], 0.0)
+        zero_ev = _prefix(np.where(cur_ev & ~bit, cur_w, 0.0))
+        later_smaller += np.where(bit, zero_ev[end] - zero_ev[idx + 1], 0.0)
+        zeros = _prefix(~bit)
+        rank0 = zeros[:-1] - zeros[start]
+        n0 = zeros[end] - zeros[start]
+        newpos = np.where(bit, idx + n0 - rank0, start + rank0)
+        split = start + n0
+        arrays = [cur_rk, cur_ev, cur_w, cur_pos, seen_smaller, later_smaller, np.where(bit, split, start)]
+        arrays.append(np.where(bit, end, split))
         moved = [np.empty_like(a) for a in arrays]
         for a, out in zip(arrays, moved, strict=True):
             out[newpos] = a
-        cur_rk, cur_ev, cur_w, cur_pos, seen_smaller, later_smaller = moved
+        cur_rk, cur_ev, cur_w, cur_pos, seen_smaller, later_smaller, start, end = moved
 
     # rows are now ordered by (stratum, lp rank, walk position): the equal-lp counts
-    start = _group_starts(flags)
-    run = flags | _changes(block_id[cur_pos])
-    seen_equal = _before_in_group(cur_w, start)[_group_starts(run)]
-    later_equal = _after_in_group(np.where(cur_ev, cur_w, 0.0), start, flags)[_group_lasts(run)]
+    run = (idx == start) | _changes(block_id[cur_pos])
+    cw_cur, ce_cur = _prefix(cur_w), _prefix(np.where(cur_ev, cur_w, 0.0))
+    seen_equal = cw_cur[_group_starts(run)] - cw_cur[start]
+    later_equal = ce_cur[end] - ce_cur[_group_lasts(run) + 1]
 
     def to_walk(values: NDArray[np.float64]) -> NDArray[np.float64]:
         out = np.empty(n)
@@ -685,9 +760,10 @@ def _concordance(
     if npair <= 0:
         return math.nan, math.nan
     somer = (count[0] - count[1]) / npair
-    dfbeta = w * ((infl0 - infl1) / npair - (somer / npair) * (infl0 + infl1 + infl2))
+    # each row's dfbeta is its weight times this factor (rows merged above share the factor)
+    factor = (infl0 - infl1) / npair - (somer / npair) * (infl0 + infl1 + infl2)
     concordance = 1 - (somer + 1) / 2  # reverse = TRUE
-    return float(concordance), float(math.sqrt(dfbeta @ dfbeta / 4))
+    return float(concordance), float(math.sqrt((w2 * factor) @ factor / 4))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -711,6 +787,7 @@ def fit_cox(
     eps: float = 1e-9,
     toler_inf: float | None = None,
     toler_chol: float = _TOLER_CHOL,
+    concordance: bool = True,
 ) -> CoxFit:
     """Fit a Cox model as ``coxph(Surv(time, event) ~ X + strata(strata), ties = ties, weights = weights)``.
 
@@ -729,20 +806,20 @@ def fit_cox(
     |(u' V)_k| > eps and > ``toler_inf`` * |beta_k| (u the score, V the inverse information;
     ``toler_inf`` defaults to sqrt(eps)) is flagged as possibly infinite, as R's warning
     "Loglik converged before variable k; coefficient may be infinite".
+
+    ``concordance=False`` skips Harrell's C (``concordance`` and ``concordance_se`` are then NaN):
+    with 10^6 rows it costs about as much as the fit itself.
     """
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be 'efron' or 'breslow', not {ties!r}")
     tinf = math.sqrt(eps) if toler_inf is None else toler_inf
-    data = _prepare(time, event, X, strata, weights)
+    data, rs = _prepare_sorted(time, event, X, strata, weights, ties)
     n, p = data.X.shape
     if not data.event.any():
         raise ValueError("no events: a Cox model needs at least one event")
-    rs = _risk_sets(data, ties)
-    means, scale = _center_scale(data.X, data.weight)
-    Xs = data.X[rs.order]
-    Xs -= means
-    Xs *= scale
-    nt = _newton_raphson(rs, Xs, max_iter, eps, toler_chol)
+    XT, means, scale = _sorted_design(data.X, rs, scaled=True)
+    nt = _newton_raphson(rs, XT, max_iter, eps, toler_chol)
+    del XT
 
     coef = nt.beta * scale
     var = nt.var * np.outer(scale, scale)
@@ -755,11 +832,14 @@ def fit_cox(
         not_estimable.update({int(j): REASON_INFINITE for j in np.flatnonzero(flag & ~aliased)})
     not_estimable = dict(sorted(not_estimable.items()))
 
-    lp = np.empty(n)
-    lp[rs.order] = Xs @ nt.beta
-    concordance, concordance_se = (
-        _concordance(data.time, data.event, lp, data.stratum, data.weight) if p > 0 else (math.nan, math.nan)
-    )
+    c_index, c_index_se = math.nan, math.nan
+    if concordance and p > 0:
+        # the linear predictor row by row (one dot product per row), so that equal rows get equal lp
+        centred = data.X - means
+        centred *= scale
+        lp = centred @ nt.beta
+        del centred
+        c_index, c_index_se = _concordance(data.time, data.event, lp, data.stratum, data.weight)
 
     ok = ~aliased
     coef_out = np.where(ok, coef, np.nan)
@@ -787,8 +867,9 @@ def fit_cox(
         converged=nt.converged,
         ties=ties,
         not_estimable=not_estimable,
-        concordance=concordance,
-        concordance_se=concordance_se,
+        concordance=c_index,
+        concordance_se=c_index_se,
+        _layout=_Layout((time, event, X, strata, weights), data, rs),
     )
 
 
@@ -796,19 +877,33 @@ def fit_cox(
 # public: cox_zph
 
 
-def _km_transform(time: NDArray[np.float64], event: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """1 - S(t-) from the unweighted, unstratified Kaplan-Meier curve (R's transform = "km")."""
-    ut, inv = np.unique(time, return_inverse=True)
-    deaths = np.bincount(inv, weights=event.astype(float), minlength=ut.size)
-    at_risk = np.cumsum(np.bincount(inv, minlength=ut.size)[::-1])[::-1]
+def _km_transform(
+    time: NDArray[np.float64], event: NDArray[np.bool_], order: NDArray[np.intp] | None = None
+) -> NDArray[np.float64]:
+    """1 - S(t-) from the unweighted, unstratified Kaplan-Meier curve (R's transform = "km").
+
+    ``order`` may give the rows sorted by time (as the risk sets of an unstratified fit are)."""
+    if order is None:
+        order = np.argsort(time, kind="stable")
+    ts = time[order]
+    new = np.empty(ts.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ts[1:], ts[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    deaths = np.add.reduceat(event[order].astype(float), starts) if ts.size else np.zeros(0)
+    at_risk = ts.size - starts  # rows with time >= t
     surv = np.cumprod(1 - deaths / at_risk)
     before = np.r_[1.0, surv[:-1]]
-    return 1 - before[inv]
+    out = np.empty(ts.size)
+    out[order] = 1 - before[np.cumsum(new) - 1]
+    return out
 
 
-def _transform_time(time: NDArray[np.float64], event: NDArray[np.bool_], transform: str) -> NDArray[np.float64]:
+def _transform_time(
+    time: NDArray[np.float64], event: NDArray[np.bool_], transform: str, order: NDArray[np.intp] | None = None
+) -> NDArray[np.float64]:
     if transform == "km":
-        return _km_transform(time, event)
+        return _km_transform(time, event, order)
     if transform == "identity":
         return time.copy()
     if transform == "rank":
@@ -854,8 +949,13 @@ def cox_zph(
     at its mean over events, is computed at the fitted beta with the full 2p x 2p
     information (R's C routine ``zph1``, Efron ties handled as in the fit); the global test
     uses all estimable columns. Aliased columns are dropped first, as R does.
+
+    Called with the very objects given to ``fit_cox`` (as a caller holding them does), the
+    checked data and the sorted risk sets of the fit are reused instead of being rebuilt.
     """
-    data = _prepare(time, event, X, strata, weights)
+    layout = fit._layout
+    reuse = layout is not None and layout.reusable(time, event, X, strata, weights)
+    data = layout.data if layout is not None and reuse else _prepare(time, event, X, strata, weights)
     p_all = data.X.shape[1]
     if fit.coef.size != p_all or fit.n != data.time.size or fit.n_events != data.event.sum():
         raise ValueError("time, event and X must be the data the model was fitted to")
@@ -867,22 +967,23 @@ def cox_zph(
     if p == 0 or not data.event.any():
         raise ValueError("no estimable coefficient or no event: nothing to test")
 
-    rs = _risk_sets(data, fit.ties)
-    means, _ = _center_scale(data.X[:, keep], data.weight)
-    Xc = (data.X[:, keep] - means)[rs.order]
-    ttimes = _transform_time(data.time, data.event, transform)
+    rs = layout.rs if layout is not None and reuse else _risk_sets(data, fit.ties)
+    Xk = data.X if keep.all() else data.X[:, keep]
+    XcT, _, _ = _sorted_design(Xk, rs, scaled=False)
+    time_order = rs.order if data.stratum_labels is None else None  # rows by time, when unstratified
+    ttimes = _transform_time(data.time, data.event, transform, time_order)
     gtime = ttimes - ttimes[data.event].mean()
-    g_block = gtime[rs.order][rs.block_start]
+    g_block = gtime[rs.order[rs.block_start]]
     g_event = g_block[rs.event_block]
 
-    bs = _block_sums(rs, Xc, beta)
+    bs = _block_sums(rs, XcT, beta)
     den = _term_denominators(rs, bs)
     co = _block_coefficients(rs, den)
     w_ev = rs.weight[rs.event_pos]
-    x_ev = Xc[rs.event_pos]
-    _, i00 = _score_information(rs, Xc, bs, co, w_ev @ x_ev)
-    u1, i01 = _score_information(rs, Xc, bs, co.scaled(g_block), (w_ev * g_event) @ x_ev)
-    _, i11 = _score_information(rs, Xc, bs, co.scaled(g_block * g_block), (w_ev * g_event * g_event) @ x_ev)
+    x_evT = np.take(XcT, rs.event_pos, axis=1)
+    _, i00 = _score_information(rs, XcT, bs, co, x_evT @ w_ev)
+    u1, i01 = _score_information(rs, XcT, bs, co.scaled(g_block), x_evT @ (w_ev * g_event))
+    _, i11 = _score_information(rs, XcT, bs, co.scaled(g_block * g_block), x_evT @ (w_ev * g_event * g_event))
     imat = np.block([[i00, i01], [i01.T, i11]])
     u = np.r_[np.zeros(p), u1]
 
@@ -894,8 +995,7 @@ def cox_zph(
     term_tests = [score_test(c) if c else ChiSquareTest(math.nan, 0, math.nan) for c in mapped]
     global_test = score_test(list(range(p)))
 
-    raw_sorted = data.X[:, keep][rs.order]
-    residuals, var = _scaled_schoenfeld(rs, data, raw_sorted, Xc, bs, den, i00, beta, mapped)
+    residuals, var = _scaled_schoenfeld(rs, data, Xk, x_evT, bs, den, i00, beta, mapped)
     event_rows = rs.order[rs.event_pos]
     return ZphResult(
         terms=term_tests,
@@ -911,23 +1011,23 @@ def cox_zph(
 
 
 def _schoenfeld(
-    rs: _RiskSets, Xc: NDArray[np.float64], bs: _BlockSums, den: NDArray[np.float64]
+    rs: _RiskSets, x_evT: NDArray[np.float64], bs: _BlockSums, den: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Unscaled Schoenfeld residuals x_i - mean(t_i); with Efron ties the mean is the average of
-    the d weighted means (a_after + (k/d) a_event) / (s0_after + (k/d) s0_event), as ``zph1``."""
-    nb = rs.block_events.size
-    one = np.bincount(rs.term_block, weights=1 / den, minlength=nb)
-    frac = np.bincount(rs.term_block, weights=rs.term_frac / den, minlength=nb)
-    nterms = np.bincount(rs.term_block, minlength=nb)
+    the d weighted means (a_after + (k/d) a_event) / (s0_after + (k/d) s0_event), as ``zph1``.
+    ``x_evT`` holds the events' centred covariates, transposed (p x events)."""
+    sums = np.add.reduceat(np.stack([1 / den, rs.term_frac / den]), rs.term_start, axis=1)
+    one, frac = sums[0], sums[1]
+    nterms = np.diff(np.r_[rs.term_start, den.size])
     mean = (bs.a_after * one[:, None] + bs.a_event * frac[:, None]) / nterms[:, None]
-    return Xc[rs.event_pos] - mean[rs.event_block]
+    return x_evT.T - mean[rs.event_block]
 
 
 def _scaled_schoenfeld(
     rs: _RiskSets,
     data: _Data,
-    raw_sorted: NDArray[np.float64],
-    Xc: NDArray[np.float64],
+    raw: NDArray[np.float64],
+    x_evT: NDArray[np.float64],
     bs: _BlockSums,
     den: NDArray[np.float64],
     information: NDArray[np.float64],
@@ -941,10 +1041,14 @@ def _scaled_schoenfeld(
     stratum are NaN there, as R's ``used`` matrix makes them.
     """
     p = beta.size
-    sresid = _schoenfeld(rs, Xc, bs, den)
+    sresid = _schoenfeld(rs, x_evT, bs, den)
     stratum_sorted = data.stratum[rs.order]
     ev_stratum = stratum_sorted[rs.event_pos]
-    used = _events_used(raw_sorted, stratum_sorted, data.event[rs.order])
+    if data.stratum_labels is None:  # one stratum: does each column vary at all
+        varies = raw.max(axis=0) != raw.min(axis=0)
+        used = np.where(varies, int(data.event.sum()), 0)[None, :].astype(np.int64)
+    else:
+        used = _events_used(np.take(raw, rs.order, axis=0), stratum_sorted, data.event[rs.order])
     live = [c for c in mapped if c]
     for cols in live:
         if len(cols) > 1 and np.any(used[:, cols] == 0):
@@ -962,6 +1066,9 @@ def _scaled_schoenfeld(
     out = np.full_like(sresid, np.nan)
     for s in range(used_t.shape[0]):
         k = used_t[s] > 0
+        if used_t.shape[0] == 1 and k.all():  # one stratum, every column used: no indexing needed
+            out = np.linalg.solve(vmean, sresid.T).T
+            break
         rows = ev_stratum == s
         if k.any():
             out[np.ix_(rows, k)] = np.linalg.solve(vmean[np.ix_(k, k)], sresid[np.ix_(rows, k)].T).T

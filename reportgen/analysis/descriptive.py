@@ -223,6 +223,7 @@ def table1(study: Study, cohort: Cohort) -> dict[str, Any]:
         "groups": groups,
         "n": {g: int((gcol == g).sum()) for g in groups},
         "n_total": int(len(frame)),
+        "n_any_missing": int(frame[list(study.covariates)].isna().any(axis=1).sum()) if study.covariates else 0,
         "quantile_type": 7,
         "variables": out_vars,
     }

@@ -85,6 +85,12 @@ def run_analyses(study: Study, cohort: Cohort) -> dict[str, Any]:
             "n_assessed": cohort.source["n_rows"],
         },
         "alpha": study.analysis.alpha,
+        "study": {
+            "design": study.study.design,
+            "period_start": study.study.period_start.isoformat() if study.study.period_start else None,
+            "period_end": study.study.period_end.isoformat() if study.study.period_end else None,
+            "data_cutoff": study.study.data_cutoff.isoformat() if study.study.data_cutoff else None,
+        },
         "table1": table1(study, cohort),
         "endpoints": {eid: endpoint_results(study, cohort, eid) for eid in study.endpoints},
     }

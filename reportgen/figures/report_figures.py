@@ -7,7 +7,7 @@ figure cannot disagree with the tables and the text.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,17 +30,18 @@ class RenderedFigure:
     width_px: int
     height_px: int
     number: int | None = None
+    prefix: str = ""  # "S" for supplementary figures
 
     @property
     def label(self) -> str:
-        return f"Figure {self.number}"
+        return f"Figure {self.prefix}{self.number}"
 
     @property
     def data_uri(self) -> str:
         return "data:image/svg+xml;base64," + base64.b64encode(self.svg).decode("ascii")
 
-    def with_number(self, n: int) -> RenderedFigure:
-        return RenderedFigure(self.id, self.caption, self.alt, self.svg, self.png, self.width_px, self.height_px, n)
+    def with_number(self, n: int, prefix: str = "") -> RenderedFigure:
+        return replace(self, number=n, prefix=prefix)
 
 
 def curve_from_table(table: dict[str, list[Any]]) -> SimpleNamespace:
@@ -251,3 +252,48 @@ def all_figures(
         if ep["subgroups"] and len(results["cohort"]["groups"]) == 2:
             figs.append(forest_endpoint_figure(results, eid, style, fig_style))
     return [f.with_number(i + 1) for i, f in enumerate(figs)]
+
+
+def zph_endpoint_figure(
+    results: dict[str, Any], eid: str, style: NumberStyle, fig_style: FigureStyle
+) -> RenderedFigure | None:
+    """Scaled Schoenfeld residuals of the multivariable model's terms, with a spline smooth and band."""
+    from .zph import zph_figure
+
+    ep = results["endpoints"][eid]
+    multi = ep["cox"]["multivariable"]
+    ph = multi.get("ph_test") if multi else None
+    data = ph.get("residuals") if ph else None
+    if not data or len(data["time"]) < 3:
+        return None
+    labels = {r["variable"]: r["label"] for r in multi["terms"]}
+    values = np.array([[np.nan if v is None else v for v in row] for row in data["values"]], dtype=float)
+    p_by = {t["variable"]: t["p"] for t in ph["terms"]}
+    fig = zph_figure(
+        np.asarray(data["time"], dtype=float),
+        values,
+        [labels.get(t, t) for t in data["terms"]],
+        coef=[np.nan if c is None else c for c in data["coef"]],
+        p_values=[p_text(p_by.get(t), style) for t in data["terms"]],
+        x_label=f"Time ({ep['time_unit']})",
+        resid_var=data["var"],
+        style=fig_style,
+    )
+    caption = (
+        f"Scaled Schoenfeld residuals of the multivariable Cox model for {lower_first(ep['label'])}, one panel "
+        "per term, against time, with a natural-spline smooth (4 df) and its band of ±2 standard errors "
+        "(as R's plot.cox.zph); the dashed line is the model's coefficient. A smooth that departs from a "
+        "horizontal line suggests a hazard ratio that changes over time; p-values from the "
+        "Grambsch-Therneau test."
+        + (f" The plot shows {len(data['time'])} of {data['n_events']} events." if data["subsampled"] else "")
+    )
+    alt = (
+        f"Schoenfeld residual plots for {len(data['terms'])} terms of the {lower_first(ep['label'])} model; "
+        f"global proportional-hazards test {p_text(ph['global_p'], style)}."
+    )
+    return _rendered(fig, f"zph_{eid}", caption, alt)
+
+
+def supplement_figures(results: dict[str, Any], style: NumberStyle, fig_style: FigureStyle) -> list[RenderedFigure]:
+    figs = [f for eid in results["endpoints"] if (f := zph_endpoint_figure(results, eid, style, fig_style))]
+    return [f.with_number(i + 1, "S") for i, f in enumerate(figs)]

@@ -63,7 +63,24 @@ def report_facts(results: dict[str, Any]) -> dict[str, Any]:
     )
     missing_vars = [v for v in t1["variables"] if v["missing_total"]]
     eps = {eid: endpoint_facts(ep, alpha) for eid, ep in results["endpoints"].items()}
+    n = results["cohort"]["n_included"]
+    followup = None
+    by_censored = sorted(results["endpoints"].items(), key=lambda kv: -kv[1]["followup"]["n_censored"])
+    for eid, ep in by_censored:
+        if ep["followup"]["median"] is not None:
+            followup = {
+                "median": ep["followup"]["median"],
+                "ci": ep["followup"]["ci"],
+                "unit": ep["time_unit"],
+                "endpoint": eid,
+            }
+            break
     return {
+        "followup": followup,
+        "n": n,
+        "missing_share": (t1.get("n_any_missing", 0) / n) if n else 0.0,
+        "n_any_missing": t1.get("n_any_missing", 0),
+        "small_sample": n < 100,
         "alpha": alpha,
         "groups": groups,
         "two_groups": len(groups) == 2,

@@ -10,11 +10,13 @@ every machine and would rebuild the tables from the HTML, losing those
 properties unless a Lua filter put them back.
 
 What is read: the report's own HTML gives the order and the words (headings,
-paragraphs with bold and italic, lists); each ``<figure class="table">`` is
-replaced by a real Word table built from its ``Table`` model (not from the HTML),
-and each ``<figure class="figure">`` by the figure's 300-dpi PNG at text width
-with its caption and alt text. A plain HTML table (the reproducibility appendix)
-becomes a simple unnumbered Word table.
+paragraphs with bold and italic, lists); each ``<figure class="table">`` becomes
+a real Word table built from its ``Table`` model (not from the HTML), and each
+``<figure class="figure">`` the figure's 300-dpi PNG at text width with its
+caption and alt text. As journals ask, the title page and the abstract stand on
+pages of their own, and the tables (one per page) and then the figures follow
+the main text, before the appendix. A plain HTML table (the reproducibility
+appendix) becomes a simple unnumbered Word table.
 
 Every paragraph uses a named style (Title, Heading 1-3, Caption, "Table Text",
 "Table Footnote", "Figure", "Author Line"), so a journal's layout is applied by
@@ -30,7 +32,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -39,7 +41,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_COLOR_INDEX
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -59,6 +61,7 @@ PAGE_SIZES: dict[str, tuple[Emu, Emu]] = {
 MARGIN = Cm(2.5)
 
 BODY_FONT = "Times New Roman"
+LANGUAGE = "en-GB"
 TABLE_PT = 9.0
 _CELL_PAD = Cm(0.35)
 _INDENT_STEP = Cm(0.35)
@@ -175,6 +178,7 @@ class Span:
     superscript: bool = False
     subscript: bool = False
     mono: bool = False
+    placeholder: bool = False  # text for the authors to replace, highlighted so that it is not missed
 
 
 def inline_spans(node: Node) -> list[Span]:
@@ -202,9 +206,11 @@ def inline_spans(node: Node) -> list[Span]:
                 sub["subscript"] = True
             if child.tag in {"code", "kbd", "samp"} or "mono" in child.classes:
                 sub["mono"] = True
+            if "placeholder" in child.classes:
+                sub["placeholder"] = True
             walk(child, sub)
 
-    walk(node, {"mono": "mono" in node.classes})
+    walk(node, {"mono": "mono" in node.classes, "placeholder": "placeholder" in node.classes})
     spans: list[Span] = []
     space_pending = False
     for s in raw:
@@ -221,7 +227,7 @@ def inline_spans(node: Node) -> list[Span]:
         if (lead or space_pending) and spans and spans[-1].text != "\n":
             text = " " + text
         space_pending = s.text[-1].isspace()
-        spans.append(Span(text, s.bold, s.italic, s.superscript, s.subscript, s.mono))
+        spans.append(replace(s, text=text))
     return spans
 
 
@@ -237,6 +243,8 @@ def add_spans(paragraph: Any, spans: list[Span]) -> None:
             run.font.superscript = True
         if s.subscript:
             run.font.subscript = True
+        if s.placeholder:
+            run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         if s.mono:
             run.font.name = "Courier New"
 
@@ -268,9 +276,23 @@ def _paragraph_style(doc: Any, name: str, base: str = "Normal") -> Any:
     return style
 
 
+def _document_defaults(styles_el: Any) -> None:
+    """Default run font and language for text outside any style (the template's are Calibri, US English;
+    the report's words are British English)."""
+    rpr = styles_el.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    rfonts = rpr.find(qn("w:rFonts"))
+    for attr in list(rfonts.attrib):
+        del rfonts.attrib[attr]
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        rfonts.set(qn(attr), BODY_FONT)
+    lang = rpr.find(qn("w:lang"))
+    lang.set(qn("w:val"), LANGUAGE)
+
+
 def setup_styles(doc: Any, line_spacing: float) -> None:
     """Manuscript styles: serif body, black headings, single-spaced tables and captions."""
     styles = doc.styles
+    _document_defaults(styles.element)
     normal = styles["Normal"]
     _set_font(normal, BODY_FONT, 12)
     pf = normal.paragraph_format
@@ -289,7 +311,9 @@ def setup_styles(doc: Any, line_spacing: float) -> None:
     title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
     title.paragraph_format.space_after = Pt(12)
     title.paragraph_format.line_spacing = 1.15
-    title.font.character_spacing = Pt(0)
+    for tag in ("w:spacing", "w:kern", "w:szCs"):  # the template's letter-spacing and kerning of the title
+        for el in title.element.rPr.findall(qn(tag)):
+            title.element.rPr.remove(el)
 
     for level, size, italic in ((1, 14, False), (2, 12, False), (3, 12, True), (4, 12, True)):
         h = styles[f"Heading {level}"]
@@ -447,6 +471,24 @@ def _set_cell_border(cell: Any, **edges: int) -> None:
         if edge in edges:
             borders.append(_border(edge, edges[edge]))
     _put(cell._tc.get_or_add_tcPr(), borders, _TCPR_ORDER)
+
+
+_PPR_ORDER = (
+    "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers pBdr shd tabs "
+    "suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi adjustRightInd "
+    "snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc textDirection textAlignment "
+    "textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange"
+).split()
+
+
+def _rule_under(paragraph: Any) -> None:
+    """A thin rule under a spanner label, drawn as a paragraph border indented from the cell edges, so the
+    rules of neighbouring spanners stay apart."""
+    pbdr = OxmlElement("w:pBdr")
+    pbdr.append(_border("bottom", 4))
+    _put(paragraph._p.get_or_add_pPr(), pbdr, _PPR_ORDER)
+    paragraph.paragraph_format.left_indent = Cm(0.1)
+    paragraph.paragraph_format.right_indent = Cm(0.1)
 
 
 def _table_properties(table: Any, total_width: int) -> None:
@@ -611,7 +653,7 @@ def add_model_table(doc: Any, table: Table, *, new_page: bool = False) -> Any:
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER
             if label:
                 p.add_run(_display(label)).bold = True
-                _set_cell_border(cell, bottom=4)
+                _rule_under(p)
             col += span
     head = rows[n_head - 1]
     p = _cell_paragraph(head.cells[0], widths[0])
@@ -698,7 +740,7 @@ def add_html_table(doc: Any, node: Node) -> Any:
             p = _cell_paragraph(t.rows[i].cells[j], widths[j])
             spans = inline_spans(c)
             if c.tag == "th" and in_head:
-                spans = [Span(s.text, True, s.italic, s.superscript, s.subscript, s.mono) for s in spans]
+                spans = [replace(s, bold=True) for s in spans]
             add_spans(p, spans)
     _space_after_block(doc)
     return t
@@ -742,8 +784,8 @@ class _Context:
     tables: dict[str, Table]
     figures: dict[str, RenderedFigure]
     break_before_next_heading: bool = False
-    last_heading: Any = None  # the heading just written, while nothing else has followed it
-    after_table: bool = False
+    deferred_tables: list[Table] = field(default_factory=list)
+    deferred_figures: list[RenderedFigure] = field(default_factory=list)
 
 
 def _paragraph(ctx: _Context, node: Node, style: str | None = None) -> Any:
@@ -752,27 +794,62 @@ def _paragraph(ctx: _Context, node: Node, style: str | None = None) -> Any:
         return None
     p = ctx.doc.add_paragraph(style=style)
     add_spans(p, spans)
-    ctx.last_heading = None
     return p
 
 
-def _new_page(ctx: _Context) -> bool:
-    """Start a new page for the coming block: on the heading just above it if any (returns False), else on
-    the block's own first paragraph (returns True)."""
-    heading, ctx.last_heading = ctx.last_heading, None
-    if heading is not None:
-        heading.paragraph_format.page_break_before = True
-        return False
-    return True
+def _model_table(ctx: _Context, node: Node) -> Table | None:
+    if node.tag == "figure" and "table" in node.classes:
+        return ctx.tables.get(node.attrs.get("id", ""))
+    return None
+
+
+def _model_figure(ctx: _Context, node: Node) -> RenderedFigure | None:
+    if node.tag == "figure" and "figure" in node.classes:
+        return ctx.figures.get(node.attrs.get("id", ""))
+    return None
+
+
+def _only_floats_follow(ctx: _Context, siblings: list[Node | str], i: int) -> bool:
+    """True when the heading at ``siblings[i]`` heads nothing but tables and figures (which move to the end)."""
+    floats = 0
+    for sib in siblings[i + 1 :]:
+        if isinstance(sib, str):
+            if sib.strip():
+                return False
+            continue
+        if sib.tag in _HEADING_STYLE:
+            break
+        if _model_table(ctx, sib) is None and _model_figure(ctx, sib) is None:
+            return False
+        floats += 1
+    return floats > 0
 
 
 def _walk(ctx: _Context, node: Node) -> None:
-    for child in node.children:
+    for i, child in enumerate(node.children):
         if isinstance(child, str):
             if child.strip():
                 _paragraph(ctx, Node("span", children=[child]))
             continue
+        if child.tag in _HEADING_STYLE and _only_floats_follow(ctx, node.children, i):
+            continue
         _block(ctx, child)
+
+
+def flush_floats(ctx: _Context) -> None:
+    """Tables, then figures, after the main text, as journals ask: each table on a page of its own, the
+    figures one after another from a new page, each part under its own heading."""
+    for name, items in (("Tables", ctx.deferred_tables), ("Figures", ctx.deferred_figures)):
+        if not items:
+            continue
+        heading = ctx.doc.add_paragraph(name, style="Heading 1")
+        heading.paragraph_format.page_break_before = True
+        for k, item in enumerate(items):
+            if isinstance(item, Table):
+                add_model_table(ctx.doc, item, new_page=k > 0)
+            else:
+                add_figure(ctx.doc, item)
+    ctx.deferred_tables, ctx.deferred_figures = [], []
 
 
 def _block(ctx: _Context, node: Node) -> None:
@@ -790,21 +867,16 @@ def _block(ctx: _Context, node: Node) -> None:
         if p is not None and ctx.break_before_next_heading:
             p.paragraph_format.page_break_before = True
             ctx.break_before_next_heading = False
-        ctx.last_heading = p
         return
-    model = ctx.tables.get(node.attrs.get("id", "")) if tag == "figure" and "table" in classes else None
-    if model is not None:  # journals want each table on a page of its own
-        add_model_table(ctx.doc, model, new_page=_new_page(ctx))
-        ctx.after_table = True
+    model = _model_table(ctx, node)
+    if model is not None:
+        ctx.deferred_tables.append(model)
         return
-    fig = ctx.figures.get(node.attrs.get("id", "")) if tag == "figure" and "figure" in classes else None
-    if fig is not None:  # figures follow each other, the first after the tables on a new page
-        new_page = _new_page(ctx) if ctx.after_table else False
-        ctx.last_heading, ctx.after_table = None, False
-        add_figure(ctx.doc, fig, new_page=new_page)
+    fig = _model_figure(ctx, node)
+    if fig is not None:
+        ctx.deferred_figures.append(fig)
         return
     if tag == "table":
-        ctx.last_heading = None
         add_html_table(ctx.doc, node)
         return
     if tag in {"ul", "ol"}:
@@ -813,8 +885,15 @@ def _block(ctx: _Context, node: Node) -> None:
             if isinstance(li, Node) and li.tag == "li":
                 _paragraph(ctx, li, style)
         return
+    section_id = node.attrs.get("id") if tag == "section" else None
     if tag == "section" and "appendix" in classes:
+        flush_floats(ctx)  # appendices follow the tables and figures
         ctx.break_before_next_heading = True
+    if section_id == "abstract":  # the title page and the abstract stand alone, as journals ask
+        ctx.break_before_next_heading = True
+        _walk(ctx, node)
+        ctx.break_before_next_heading = True
+        return
     if tag in _CONTAINERS or tag == "#root":
         _walk(ctx, node)
         return
@@ -850,12 +929,14 @@ def _core_properties(doc: Any, title: str, authors: list[str], when: datetime) -
     cp.modified = naive
 
 
-def _drop_thumbnail(doc: Any) -> None:
-    """The template's thumbnail shows a different document; Word regenerates one when it saves."""
-    rels = doc.part.package.rels
-    for rid, rel in list(rels.items()):
-        if rel.reltype == RT.THUMBNAIL:
-            del rels[rid]
+def _drop_template_leftovers(doc: Any) -> None:
+    """Parts of python-docx's template that would contradict the document: its thumbnail (another
+    document's picture; Word makes a new one when it saves) and the Word 2010 copy of the original styles
+    (stylesWithEffects.xml), which Word 2010 would show instead of the styles set here."""
+    for rels, unwanted in ((doc.part.package.rels, RT.THUMBNAIL), (doc.part.rels, "stylesWithEffects")):
+        for rid, rel in list(rels.items()):
+            if rel.reltype == unwanted or rel.reltype.endswith("/" + unwanted):
+                del rels[rid]
 
 
 def html_to_docx(
@@ -877,18 +958,21 @@ def html_to_docx(
     when = created or source_date()
     tree = parse_html(report.html)
     doc = Document()
-    _drop_thumbnail(doc)
+    _drop_template_leftovers(doc)
     setup_styles(doc, line_spacing)
     setup_page(doc, page_size, running_head or _running_head(tree) or title)
     body = doc.element.body
     for p in list(body.iterchildren(qn("w:p"))):  # the template's empty first paragraph
         body.remove(p)
     doc.add_paragraph(title, style="Title")
-    author_line = ", ".join(authors) if authors else _author_placeholder(tree)
-    if author_line:
-        doc.add_paragraph(author_line, style="Author Line")
+    placeholder = None if authors else _author_placeholder(tree)
+    if authors or placeholder:
+        line = doc.add_paragraph(style="Author Line").add_run(", ".join(authors) or placeholder)
+        if placeholder:
+            line.font.highlight_color = WD_COLOR_INDEX.YELLOW
     ctx = _Context(doc, {t.id: t for t in report.tables}, {f.id: f for f in report.figures})
     _walk(ctx, tree)
+    flush_floats(ctx)
     _core_properties(doc, title, authors, when)
     buf = io.BytesIO()
     doc.save(buf)

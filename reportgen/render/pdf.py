@@ -39,15 +39,25 @@ class _Collect(logging.Handler):
             self.messages.append(message)
 
 
-def html_to_pdf(html: str, *, title: str | None = None) -> tuple[bytes, list[str]]:
-    """Render the HTML to PDF; returns the bytes and WeasyPrint's warnings (if any)."""
+def render_pdf(html: str) -> tuple[bytes, list[str], dict[str, int]]:
+    """Render the HTML to PDF: (bytes, WeasyPrint's warnings, page number of every element id)."""
     fetcher = EmbeddedOnlyFetcher()
     handler = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
         document = HTML(string=html, base_url=None, url_fetcher=fetcher, media_type="print").render()
+        pages: dict[str, int] = {}
+        for number, page in enumerate(document.pages, start=1):
+            for anchor in page.anchors:
+                pages.setdefault(anchor, number)
         pdf = document.write_pdf()
     finally:
         logger.removeHandler(handler)
-    return pdf, handler.messages
+    return pdf, handler.messages, pages
+
+
+def html_to_pdf(html: str, *, title: str | None = None) -> tuple[bytes, list[str]]:
+    """Render the HTML to PDF; returns the bytes and WeasyPrint's warnings (if any)."""
+    pdf, messages, _ = render_pdf(html)
+    return pdf, messages

@@ -6,6 +6,7 @@ the Results, so the same data and spec give byte-identical HTML.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,24 @@ def _css() -> dict[str, Markup]:
     return {name: Markup(text) for name, text in sheets.items()}
 
 
+def word_count(html: str) -> int:
+    """Words of visible text (tags removed), as a journal counts them."""
+    text = re.sub(r"<[^>]+>", " ", html)
+    return len(re.findall(r"\S+", text))
+
+
+def render_abstract(env: Any, context: dict[str, Any], limit: int) -> Markup:
+    """The structured abstract at the most detailed level that fits the word limit; if even the
+    shortest is too long, it is kept with a visible note to the authors."""
+    template = env.get_template("manuscript/abstract.html.j2")
+    for detail in (2, 1, 0):
+        html = template.render(**context, detail=detail, over_limit=None)
+        words = word_count(html)
+        if words <= limit:
+            return Markup(html)
+    return Markup(template.render(**context, detail=0, over_limit=words))
+
+
 def term_labels(study: Study) -> dict[str, str]:
     labels = {"group": study.group.label}
     labels.update({cid: cov.label or cid for cid, cov in study.covariates.items()})
@@ -62,16 +81,18 @@ def build_report(
     labels = term_labels(study)
     env = make_env(style, user_templates, labels)
     first_ep = next(iter(study.endpoints.values()))
-    html = env.get_template(f"{study.kind}/report.html.j2").render(
-        study=study,
-        results=results,
-        facts=report_facts(results),
-        tables={t.id: t for t in tables},
-        figures={f.id: f for f in figures},
-        css=_css(),
-        term_labels=labels,
-        strata_labels=[labels.get(c, c) for c in study.analysis.tests.strata],
-        multivariable_labels=[labels[t] for t in study.analysis.cox.multivariable],
-        km_unit=first_ep.time_unit,
-    )
+    context = {
+        "study": study,
+        "results": results,
+        "facts": report_facts(results),
+        "tables": {t.id: t for t in tables},
+        "figures": {f.id: f for f in figures},
+        "css": _css(),
+        "term_labels": labels,
+        "strata_labels": [labels.get(c, c) for c in study.analysis.tests.strata],
+        "multivariable_labels": [labels[t] for t in study.analysis.cox.multivariable],
+        "km_unit": first_ep.time_unit,
+    }
+    abstract = render_abstract(env, context, study.manuscript.abstract_word_limit)
+    html = env.get_template(f"{study.kind}/report.html.j2").render(**context, abstract_html=abstract)
     return Report(html=html, tables=tables, figures=figures)

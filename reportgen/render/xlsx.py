@@ -39,6 +39,7 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _THICK = Side(style="medium", color="000000")
 _THIN = Side(style="thin", color="000000")
 MAX_WIDTH = 60
+FONT = "Calibri"  # every font is named: a Font without a name falls back to the viewer's default face
 
 
 def sheet_names(tables: list[Table]) -> list[str]:
@@ -77,14 +78,14 @@ def write_table(ws: Worksheet, table: Table) -> None:
     """One table into an empty worksheet."""
     ncols = 1 + len(table.column_labels)
     title = f"{table.label}. {table.title}" if table.number is not None else table.title
-    ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=12)
+    ws.cell(row=1, column=1, value=title).font = Font(name=FONT, bold=True, size=12)
     row = 3
     first_head = row
     if table.spanners:
         col = 2
         for label, span in table.spanner_row():
             cell = ws.cell(row=row, column=col, value=label or None)
-            cell.font = Font(bold=True)
+            cell.font = Font(name=FONT, bold=True)
             cell.alignment = Alignment(horizontal="center")
             if label:
                 for c in range(col, col + span):
@@ -97,7 +98,7 @@ def write_table(ws: Worksheet, table: Table) -> None:
     labels = [table.stub_label, *table.column_labels]
     for j, label in enumerate(labels):
         cell = ws.cell(row=row, column=j + 1, value=label)
-        cell.font = Font(bold=True)
+        cell.font = Font(name=FONT, bold=True)
         cell.alignment = Alignment(horizontal="left" if j == 0 else align[j - 1], vertical="bottom", wrap_text=j > 0)
     for r in range(first_head, row + 1):
         for c in range(1, ncols + 1):
@@ -111,7 +112,7 @@ def write_table(ws: Worksheet, table: Table) -> None:
         stub = ws.cell(row=row, column=1, value=body.stub)
         stub.alignment = Alignment(horizontal="left", indent=body.indent)
         if body.kind == "group":
-            stub.font = Font(bold=True)
+            stub.font = Font(name=FONT, bold=True)
         for j, text in enumerate(body.cells):
             value, fmt = cell_value(text)
             cell = ws.cell(row=row, column=j + 2, value=value if text != "" else None)
@@ -124,7 +125,7 @@ def write_table(ws: Worksheet, table: Table) -> None:
     row += 1
     for note in table.footnotes:
         row += 1
-        ws.cell(row=row, column=1, value=note).font = Font(size=9)
+        ws.cell(row=row, column=1, value=note).font = Font(name=FONT, size=9)
 
     widths = [max([len(table.stub_label)] + [len(r.stub) + 2 * r.indent for r in table.rows])]
     for j, label in enumerate(table.column_labels):

@@ -41,6 +41,72 @@ def _line_map(text: str) -> dict[tuple[str, ...], int]:
     return lines
 
 
+def _duplicate_keys(text: str, where: str) -> list[Problem]:
+    """Keys given twice in one mapping: YAML loaders keep the last silently, so one would be ignored."""
+    problems: list[Problem] = []
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in node.value:
+                name, line = str(key.value), key.start_mark.line + 1
+                if name in seen:
+                    lines = f"on line {line}" if seen[name] == line else f"on lines {seen[name]} and {line}"
+                    problems.append(
+                        Problem(
+                            f"key '{name}' is given twice ({lines}); only one would be used",
+                            where=f"{where}, line {line}",
+                            key=".".join((*path, name)),
+                            hint="merge the two into one, or delete the one you do not mean",
+                        )
+                    )
+                seen.setdefault(name, line)
+                walk(value, (*path, name))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, str(i)))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return problems
+
+
+MAX_NODES = 100_000
+
+
+def _expanded_size(root: yaml.Node | None) -> int:
+    """Number of values the document holds once aliases are expanded (``*name`` copies an anchor),
+    so that a few lines of nested aliases cannot make validation run for hours; -1 for a cycle."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise ValueError("cyclic alias")
+        active.add(key)
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        total = 1 + sum(size(c) for c in children)
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    if root is None:
+        return 0
+    try:
+        return size(root)
+    except ValueError:
+        return -1
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """Valid key names of the model found by following ``loc`` (for did-you-mean)."""
     current: Any = model
@@ -177,7 +243,18 @@ def load_study(path: str | Path) -> Study:
             hint="check that the file is readable by you",
         ) from None
     try:
+        size = _expanded_size(yaml.compose(text, Loader=yaml.SafeLoader))
+        if size < 0 or size > MAX_NODES:
+            raise fail(
+                "the spec refers to itself through YAML aliases ('*name')"
+                if size < 0
+                else f"the spec expands to more than {MAX_NODES} values through YAML aliases ('*name')",
+                where=str(path),
+                hint="write the values out instead of repeating anchors ('&name') inside each other",
+            )
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise fail("the spec is nested too deeply", where=str(path), hint="a study spec needs a few levels") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
@@ -189,6 +266,9 @@ def load_study(path: str | Path) -> Study:
         if "'\\t'" in problem:
             hint = "indent with spaces: YAML does not allow tab characters"
         raise fail(f"malformed YAML: {problem}", where=place, hint=hint) from None
+    duplicates = _duplicate_keys(text, str(path))
+    if duplicates:
+        raise UserError(duplicates)
     return parse_study(data, where=str(path), text=text)
 
 

@@ -213,6 +213,20 @@ class Analysis(_Model):
     )
 
 
+class ManuscriptText(_Model):
+    """The author's own words for a manuscript; anything not given is marked as a placeholder."""
+
+    background: str | None = Field(None, description="Abstract: Background (1-3 sentences)")
+    introduction: str | None = Field(None, description="Introduction text (STROBE items 2-3)")
+    objectives: str | None = Field(None, description="Objectives and hypotheses (STROBE item 3)")
+    conclusions: str | None = Field(None, description="Abstract and Discussion: conclusions")
+    data_sources: str | None = Field(None, description="Where the data came from and how (STROBE item 8)")
+    bias: str | None = Field(None, description="Efforts to address bias (STROBE item 9)")
+    funding: str | None = Field(None, description="Funding and the funders' role (STROBE item 22)")
+    abstract_word_limit: int = Field(350, ge=100, description="Maximum words in the structured abstract")
+    supplement: bool = Field(True, description="Also write supplement.html/.pdf (STROBE checklist and more)")
+
+
 class StudyInfo(_Model):
     """Descriptive facts for the Methods text (STROBE items 4-6)."""
 
@@ -242,6 +256,7 @@ class Study(_Model):
         default_factory=list, description="Subgroup variables: a covariate id, or a mapping with column/cut/labels"
     )
     analysis: Analysis = Field(default_factory=Analysis)
+    manuscript: ManuscriptText = Field(default_factory=ManuscriptText)
     templates: str | None = Field(None, description="Folder of your own templates, searched first")
 
     @field_validator("endpoints")

@@ -363,3 +363,113 @@ def subgroup_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Tab
         footnotes=tuple(notes),
         align=("right",) * len(cols),
     )
+
+
+def missing_table(results: dict[str, Any], style: NumberStyle) -> Table:
+    """Missing values per variable and group (STROBE item 14b)."""
+    t1 = results["table1"]
+    groups = _groups(results)
+    n = t1["n"]
+    cols = [f"Overall (N = {t1['n_total']})", *(f"{label} (N = {n[g]})" for g, label in groups)]
+    rows = []
+    for var in t1["variables"]:
+        cells = [
+            _count_pct(var["missing_total"], t1["n_total"], style),
+            *(_count_pct(var["missing"][g], n[g], style) for g, _ in groups),
+        ]
+        rows.append(Row(var["label"], tuple(cells)))
+    notes = (
+        "Values are n (%) of patients with a missing value. Group, follow-up times and event indicators "
+        "are complete by design (the run stops otherwise).",
+        f"{t1.get('n_any_missing', 0)} patients had at least one missing value; multivariable models use "
+        "complete cases.",
+    )
+    return Table(
+        "missing",
+        "Missing data by variable and group",
+        "Variable",
+        tuple(cols),
+        tuple(rows),
+        footnotes=notes,
+        align=("right",) * len(cols),
+    )
+
+
+def univariable_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table:
+    """Every univariable Cox model for one endpoint, with the patients and events each used."""
+    ep = results["endpoints"][eid]
+    cox = ep["cox"]
+    level = round(cox["conf_level"] * 100)
+    cols = ["Patients", "Events", f"HR ({level}% CI)", "Wald p", "LR p"]
+    rows: list[Row] = []
+    seen: list[str] = []
+    for r in cox["univariable"]:
+        if r["variable"] in seen:
+            continue
+        seen.append(r["variable"])
+        group_rows = [x for x in cox["univariable"] if x["variable"] == r["variable"]]
+        lr = pvalue(r["lr_p"], style) if r.get("lr_p") is not None else ""
+        if r["level"] is None:
+            rows.append(Row(r["label"], (str(r["n"]), str(r["events"]), *_hr_cells(r, style), lr)))
+            continue
+        rows.append(Row(r["label"], (str(r["n"]), str(r["events"]), "", "", lr), "group"))
+        rows.append(Row(r["reference_label"], ("", "", "1 (reference)", "", ""), "reference", 1))
+        for x in group_rows:
+            rows.append(Row(x["level_label"], ("", "", *_hr_cells(x, style), ""), "level", 1))
+    notes = (
+        f"Cox regression, {cox['ties'].capitalize()} ties, one model per variable on the patients with a "
+        "known value. LR p: likelihood-ratio test of the variable (all its levels together).",
+    )
+    return Table(
+        f"univariable_{eid}",
+        f"Univariable Cox models for {ep['label'].lower()}",
+        "Variable",
+        tuple(cols),
+        tuple(rows),
+        footnotes=notes,
+        align=("right",) * len(cols),
+    )
+
+
+def ph_table(results: dict[str, Any], eid: str, style: NumberStyle) -> Table | None:
+    """Per-term and global proportional-hazards tests of the multivariable model."""
+    ep = results["endpoints"][eid]
+    multi = ep["cox"]["multivariable"]
+    ph = multi.get("ph_test") if multi else None
+    if not ph or ph.get("global_p") is None:
+        return None
+    labels = {r["variable"]: r["label"] for r in multi["terms"]}
+    rows = [
+        Row(
+            labels.get(t["variable"], t["variable"]),
+            (num(t["statistic"], 2, style), str(t["df"]), pvalue(t["p"], style)),
+        )
+        for t in ph["terms"]
+    ]
+    rows.append(
+        Row(
+            "Global",
+            (num(ph["global_statistic"], 2, style), str(ph["global_df"]), pvalue(ph["global_p"], style)),
+            "group",
+        )
+    )
+    notes = (f"{ph['method']}. A small p-value suggests that the hazard ratio of the term changes over time.",)
+    return Table(
+        f"ph_{eid}",
+        f"Proportional-hazards tests of the multivariable model for {ep['label'].lower()}",
+        "Term",
+        ("Chi-squared", "df", "p-value"),
+        tuple(rows),
+        footnotes=notes,
+        align=("right",) * 3,
+    )
+
+
+def supplement_tables(results: dict[str, Any], style: NumberStyle) -> list[Table]:
+    tables = [missing_table(results, style)]
+    for eid in results["endpoints"]:
+        tables.append(univariable_table(results, eid, style))
+        ph = ph_table(results, eid, style)
+        if ph is not None:
+            tables.append(ph)
+    return [t.with_number(i + 1, "S") for i, t in enumerate(tables)]

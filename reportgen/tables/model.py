@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 RowKind = Literal["data", "group", "reference", "level"]
@@ -42,23 +42,14 @@ class Table:
     footnotes: tuple[str, ...] = ()
     number: int | None = None  # set by the report when tables are numbered
     align: tuple[str, ...] = field(default=())  # per body column: "left", "right", "center"
+    prefix: str = ""  # "S" for supplementary tables: "Table S1"
 
-    def with_number(self, number: int) -> Table:
-        return Table(
-            self.id,
-            self.title,
-            self.stub_label,
-            self.column_labels,
-            self.rows,
-            self.spanners,
-            self.footnotes,
-            number,
-            self.align,
-        )
+    def with_number(self, number: int, prefix: str = "") -> Table:
+        return replace(self, number=number, prefix=prefix)
 
     @property
     def label(self) -> str:
-        return f"Table {self.number}" if self.number is not None else "Table"
+        return f"Table {self.prefix}{self.number}" if self.number is not None else "Table"
 
     def spanner_row(self) -> list[tuple[str, int]]:
         """(label, colspan) cells over the body columns, '' where no spanner."""
