@@ -29,7 +29,8 @@ from .spec import Study, load_study
 if TYPE_CHECKING:
     from .render.report import Report
 
-FORMATS = ("html", "pdf")
+FORMATS = ("html", "pdf", "docx")
+DEFAULT_FORMATS = ("html", "pdf")  # Word is written on request (--format html,pdf,docx)
 Progress = Callable[[str], None]
 
 
@@ -142,6 +143,14 @@ def render_files(
         files[f"figures/{_safe_name(fig.id)}.png"] = fig.png
     for table in report.tables:
         files[f"tables/{_safe_name(table.id)}.csv"] = table.to_csv().encode("utf-8")
+    from .render.xlsx import tables_to_xlsx
+
+    files["tables/tables.xlsx"] = tables_to_xlsx(report.tables, title=study.title)
+    if "docx" in formats:
+        progress("Writing Word document")
+        from .render.docx import html_to_docx
+
+        files["report.docx"] = html_to_docx(report, title=study.title, authors=list(study.authors))
     pages: dict[str, int] | None = None
     if "pdf" in formats:
         progress("Writing PDF")
@@ -275,7 +284,7 @@ def _template_error(exc: Exception, folder: Path) -> UserError | None:
 def build(
     spec_path: str | Path,
     out_dir: str | Path | None = None,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = DEFAULT_FORMATS,
     progress: Progress = _quiet,
 ) -> BuildOutput:
     """The whole pipeline; raises ``UserError`` for problems with the spec or the data."""

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("spec", type=Path, help="study specification (YAML)")
     r.add_argument("--out", type=Path, default=None, help="output folder (default: build/<spec file stem>/)")
-    r.add_argument("--format", default="html,pdf", help="comma-separated formats: html,pdf (default: both)")
+    r.add_argument("--format", default="html,pdf", help="comma-separated formats: html, pdf, docx (default: html,pdf)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     v = sub.add_parser(

@@ -91,8 +91,9 @@ def build_design(
             columns.append(Column(var, label, None, None, None, None))
         else:
             ref = levels[0]
-            for lvl in levels[1:]:
-                blocks.append((sub.astype(object) == lvl).to_numpy(dtype=float)[:, None])
+            codes = pd.Categorical(sub, categories=levels).codes  # one pass instead of one text comparison per level
+            for code, lvl in enumerate(levels[1:], start=1):
+                blocks.append((codes == code).astype(float)[:, None])
                 idx.append(len(columns))
                 columns.append(Column(var, label, lvl, labels.get(lvl, lvl), ref, labels.get(ref, ref)))
         groups.append(idx)

@@ -21,13 +21,13 @@ from scipy import stats
 from ..data.cohort import Cohort
 from ..spec.model import Study
 
-_MAX_TABLES = 2_000_000
+_MAX_TABLES = 200_000  # about 2 s; beyond it the chi-squared test is used and said so
 
 
 def fisher_exact_rxc(table: np.ndarray) -> float | None:
     """Two-sided Fisher exact p for an r x c table by full enumeration of the tables with the same
     margins (as R's fisher.test: tables no more probable than the observed, relative tolerance 1e-7).
-    Returns None when there are more than 2 million such tables."""
+    Returns None when there are more than _MAX_TABLES such tables."""
     table = np.asarray(table, dtype=int)
     rows, cols = table.sum(axis=1), table.sum(axis=0)
     n = int(table.sum())
@@ -106,7 +106,14 @@ def _test_continuous(samples: list[np.ndarray]) -> dict[str, Any]:
             "reason": "fewer than two groups with data, or no variation",
         }
     if len(samples) == 2:
-        res = stats.mannwhitneyu(samples[0], samples[1], alternative="two-sided", method="auto", use_continuity=True)
+        # R's wilcox.test: the exact distribution when both samples have fewer than 50 values and there
+        # are no ties, else the normal approximation with continuity correction (SciPy's "auto" differs).
+        a, b = samples
+        ties = len(np.unique(np.concatenate(samples))) < len(a) + len(b)
+        exact = len(a) < 50 and len(b) < 50 and not ties
+        res = stats.mannwhitneyu(
+            a, b, alternative="two-sided", method="exact" if exact else "asymptotic", use_continuity=True
+        )
         return {
             "method": "Wilcoxon rank-sum test",
             "statistic": float(res.statistic),

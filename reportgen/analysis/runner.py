@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import __version__
 from ..data.cohort import Cohort
-from ..spec.model import Study
+from ..spec.model import DAYS_PER_UNIT, Study
 from .cox import cox_results
 from .descriptive import table1
 from .km import km_results
@@ -51,6 +51,8 @@ def endpoint_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
         "definition": ep_spec.definition,
         "time_unit": ep_spec.time_unit,
         "derived_from_dates": ep.derived_from_dates,
+        "days_per_unit": DAYS_PER_UNIT[ep_spec.time_unit] if ep.derived_from_dates else None,
+        "censored_at_cutoff": ep.n_truncated_at_cutoff,
         "n": int(len(ep.time)),
         "events": int(ep.event.sum()),
         **km_results(study, cohort, eid),

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data.cohort import Cohort, EndpointData, SubgroupData
+from ..data.cohort import Cohort, EndpointData, SubgroupData, strata_labels
 from ..spec.model import Study
 from .cox import build_design
 from .coxph import fit_cox, lr_test_nested
@@ -78,9 +78,11 @@ def _level_hr(
     if no_events:
         return _not_estimable(f"no events in {', '.join(study.group_label(g) for g in no_events)}")
     sub = cohort.subset(mask)
-    design = build_design(study, sub, ["group", *adjust])
+    strata, known_strata = strata_labels(sub)
+    design = build_design(study, sub, ["group", *adjust], also_complete=known_strata)
     time, event = ep.time[mask][design.complete], ep.event[mask][design.complete]
-    fit = fit_cox(time, event, design.X, ties=study.analysis.cox.ties)
+    st = strata[design.complete] if strata is not None else None
+    fit = fit_cox(time, event, design.X, strata=st, ties=study.analysis.cox.ties)
     z = float(stats.norm.ppf(0.5 + study.analysis.km.conf_level / 2))
     rows = []
     for j, col in enumerate(design.columns):
@@ -127,7 +129,9 @@ def interaction_test(
     """LR test of group x subgroup on patients with a known subgroup value (and complete adjusters)."""
     known = sg.values.notna().to_numpy()
     sub = cohort.subset(known)
-    design = build_design(study, sub, ["group", *adjust])
+    strata, known_strata = strata_labels(sub)
+    design = build_design(study, sub, ["group", *adjust], also_complete=known_strata)
+    st = strata[design.complete] if strata is not None else None
     values = sg.values[known][design.complete]
     present = [lvl for lvl in sg.levels if (values == lvl).any()]
     if len(present) < 2:
@@ -145,8 +149,8 @@ def interaction_test(
     full_X = np.hstack([reduced_X, inter])
     time, event = ep.time[known][design.complete], ep.event[known][design.complete]
     ties = study.analysis.cox.ties
-    reduced = fit_cox(time, event, reduced_X, ties=ties)
-    full = fit_cox(time, event, full_X, ties=ties)
+    reduced = fit_cox(time, event, reduced_X, strata=st, ties=ties)
+    full = fit_cox(time, event, full_X, strata=st, ties=ties)
     stat, df, p = lr_test_nested(full, reduced)
     inestimable = [j for j in full.not_estimable if j >= reduced_X.shape[1]]
     return {

@@ -26,6 +26,7 @@ from itertools import combinations
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import chi2
 
@@ -57,18 +58,32 @@ class SurvdiffResult:
     n_strata: int
 
 
-def factor_levels(values: ArrayLike, levels: Sequence[Any] | None = None) -> tuple[Any, ...]:
-    """Distinct values in R's factor-level order (sorted), or ``levels`` checked against the data."""
-    arr = np.asarray(values)
+def _distinct(arr: NDArray) -> tuple[list[Any], NDArray[np.intp]]:
+    """Distinct values, sorted, and each item's index among them; ValueError on missing values.
+
+    Text (object arrays) is hashed (``pandas.factorize``) rather than sorted item by item: with
+    10^6 rows that is the difference between milliseconds and a second."""
     if arr.dtype.kind == "f" and np.any(np.isnan(arr)):
         raise ValueError("group has missing values; drop or fix those rows first")
-    if arr.dtype.kind == "O" and any(v is None for v in arr.tolist()):
-        raise ValueError("group has missing values; drop or fix those rows first")
-    present = np.unique(arr)
+    if arr.dtype.kind == "O":
+        codes, uniq = pd.factorize(arr.ravel(), use_na_sentinel=True)
+        if codes.size and codes.min() < 0:
+            raise ValueError("group has missing values; drop or fix those rows first")
+        rank = np.argsort(np.asarray(uniq, dtype=object), kind="stable")
+        position = np.empty(rank.size, dtype=np.intp)
+        position[rank] = np.arange(rank.size)
+        return np.asarray(uniq, dtype=object)[rank].tolist(), position[codes]
+    present, inverse = np.unique(arr, return_inverse=True)
+    return present.tolist(), inverse.ravel().astype(np.intp)
+
+
+def factor_levels(values: ArrayLike, levels: Sequence[Any] | None = None) -> tuple[Any, ...]:
+    """Distinct values in R's factor-level order (sorted), or ``levels`` checked against the data."""
+    present, _ = _distinct(np.asarray(values))
     if levels is None:
-        return tuple(present.tolist())
+        return tuple(present)
     wanted = tuple(levels)
-    missing = set(present.tolist()) - set(wanted)
+    missing = set(present) - set(wanted)
     if missing:
         raise ValueError(f"group values not among the levels given: {sorted(map(str, missing))}")
     if len(set(wanted)) != len(wanted):
@@ -78,10 +93,9 @@ def factor_levels(values: ArrayLike, levels: Sequence[Any] | None = None) -> tup
 
 def _codes(values: ArrayLike, levels: tuple[Any, ...]) -> NDArray[np.intp]:
     """Integer code (position in ``levels``) of each value."""
-    arr = np.asarray(values)
     lookup = {v: i for i, v in enumerate(levels)}
-    uniq, inv = np.unique(arr, return_inverse=True)
-    return np.asarray([lookup[v] for v in uniq.tolist()], dtype=np.intp)[inv.ravel()]
+    uniq, inv = _distinct(np.asarray(values))
+    return np.asarray([lookup[v] for v in uniq], dtype=np.intp)[inv]
 
 
 def _check(time: ArrayLike, event: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -239,8 +253,15 @@ def logrank_trend(
 
 
 def p_adjust(p: ArrayLike, method: PAdjust = "holm") -> NDArray[np.float64]:
-    """Adjusted p-values, as R's ``p.adjust(p, method)`` for "holm", "bonferroni", "BH", "none"."""
+    """Adjusted p-values, as R's ``p.adjust(p, method)`` for "holm", "bonferroni", "BH", "none".
+
+    Missing p-values (NaN) stay missing and, as in R, do not count among the tests."""
     pv = np.asarray(p, dtype=float)
+    known = ~np.isnan(pv)
+    if not known.all():
+        out = np.full(pv.shape, np.nan)
+        out[known] = p_adjust(pv[known], method)
+        return out
     n = pv.size
     if method == "none" or n == 0:
         return pv.copy()

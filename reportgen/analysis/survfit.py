@@ -132,14 +132,22 @@ def kaplan_meier(
         raise ValueError(f"conf_level must be strictly between 0 and 1, not {conf_level!r}")
     t, e, w = _check_inputs(time, event, weights)
 
-    times, inv = np.unique(t, return_inverse=True)
-    m = times.size
     if w is None:
-        total = np.bincount(inv, minlength=m)
-        n_event = np.bincount(inv[e], minlength=m)
+        # counts per distinct time from two plain sorts (all times, event times): no argsort
+        ts = np.sort(t)
+        first = np.empty(ts.size, dtype=bool)
+        first[:1] = True
+        np.not_equal(ts[1:], ts[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        times = ts[starts]
+        total = np.diff(np.r_[starts, ts.size])
+        te = np.sort(t[e])
+        n_event = np.bincount(np.searchsorted(times, te), minlength=times.size)
         n_censor = total - n_event
-        events: int | float = int(e.sum())
+        events: int | float = int(te.size)
     else:
+        times, inv = np.unique(t, return_inverse=True)
+        m = times.size
         total = np.bincount(inv, weights=w, minlength=m)
         n_event = np.bincount(inv, weights=np.where(e, w, 0.0), minlength=m)
         n_censor = np.bincount(inv, weights=np.where(e, 0.0, w), minlength=m)

@@ -27,10 +27,11 @@ class EndpointData:
     event: np.ndarray
     derived_from_dates: bool
     end_dates: np.ndarray | None = None  # datetime64[D] when the time was derived from dates
+    n_truncated_at_cutoff: int = 0  # end dates after the data cut-off, censored at it
 
     def subset(self, mask: np.ndarray) -> EndpointData:
         end = self.end_dates[mask] if self.end_dates is not None else None
-        return EndpointData(self.time[mask], self.event[mask], self.derived_from_dates, end)
+        return EndpointData(self.time[mask], self.event[mask], self.derived_from_dates, end, self.n_truncated_at_cutoff)
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,16 @@ class _Builder:
                         hint="correct the dates; an end date must be on or after the start date",
                     )
                 time = days.astype(float) / DAYS_PER_UNIT[ep.time_unit]
+                cutoff = self.study.study.data_cutoff
+                if cutoff is not None:
+                    late_start = start > pd.Timestamp(cutoff)
+                    self.bad_rows(
+                        late_start,
+                        f"start date is after the data cut-off ({cutoff.isoformat()})",
+                        ep.start,
+                        "correct the date or the cut-off (study.data_cutoff)",
+                        self.frame[ep.start],
+                    )
         col = self.column(ep.event, f"{key}.event")
         event = None
         if col is not None:
@@ -311,11 +322,29 @@ class _Builder:
             event = (codes == ev).fillna(False).to_numpy(dtype=np.int8)
         if time is None or event is None:
             return None
+        times = time.to_numpy(dtype=float)
+        truncated = 0
+        cutoff = self.study.study.data_cutoff
+        if ep.time is None and cutoff is not None and end_dates is not None:
+            # administrative censoring at the cut-off: later events and follow-up are not counted
+            cut = np.datetime64(cutoff, "D")
+            late = end_dates > cut
+            truncated = int(late.sum())
+            if truncated:
+                start_dates = (
+                    self.frame[ep.start].pipe(pd.to_datetime, format="ISO8601").to_numpy(dtype="datetime64[D]")
+                )
+                times = times.copy()
+                times[late] = (cut - start_dates[late]).astype(float) / DAYS_PER_UNIT[ep.time_unit]
+                event = event.copy()
+                event[late] = 0
+                end_dates = np.where(late, cut, end_dates)
         return EndpointData(
-            time=time.to_numpy(dtype=float),
+            time=times,
             event=event,
             derived_from_dates=ep.time is None,
             end_dates=end_dates if ep.time is None else None,
+            n_truncated_at_cutoff=truncated,
         )
 
     def covariate(self, cid: str, cov: Covariate) -> tuple[pd.Series | None, list[str]]:

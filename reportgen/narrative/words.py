@@ -68,6 +68,8 @@ def rate_phrase(mark: dict[str, Any], conf_level: float, style: NumberStyle) -> 
     if mark["survival"] is None:
         return style.not_estimable_text
     lo, hi = (None if v is None else v * 100 for v in mark["ci"])
+    if lo is None and hi is None:  # e.g. S = 1 with the log-log transform: the interval does not exist
+        return f"{num(mark['survival'] * 100, style.percent_digits, style)}% (CI not estimable)"
     return (
         f"{num(mark['survival'] * 100, style.percent_digits, style)}% "
         f"({conf_pct(conf_level)} CI {ci(lo, hi, style.percent_digits, style)}%)"

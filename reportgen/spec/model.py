@@ -295,6 +295,11 @@ class Study(_Model):
                     f"analysis.subgroup.endpoints: '{eid}' is not an endpoint id "
                     f"(endpoints: {', '.join(self.endpoints)})"
                 )
+        if self.analysis.subgroup.adjust and not self.analysis.cox.multivariable:
+            raise ValueError(
+                "analysis.subgroup.adjust: adjusts for the terms of analysis.cox.multivariable, "
+                "which is empty; list the terms there"
+            )
         panel = self.analysis.subgroup.km_panels
         if panel is not None and panel not in [s.column for s in self.subgroup_specs()]:
             raise ValueError(f"analysis.subgroup.km_panels: '{panel}' is not one of the subgroups")

@@ -121,7 +121,8 @@ def survival_table(results: dict[str, Any], style: NumberStyle) -> Table:
                     cells.append(style.not_estimable)
                 else:
                     lo, hi = (None if v is None else v * 100 for v in m["ci"])
-                    cells.append(f"{percent(m['survival'], style)} ({ci(lo, hi, style.percent_digits, style)})")
+                    interval = ci(lo, hi, style.percent_digits, style) if (lo, hi) != (None, None) else "CI NE"
+                    cells.append(f"{percent(m['survival'], style)} ({interval})")
             cells.append(pvalue(ep["logrank"]["p"], style) if i == 0 else "")
             rows.append(Row(label, tuple(cells), "level", indent=1))
     conf = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[km0["conf_type"]]

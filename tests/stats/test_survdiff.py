@@ -172,3 +172,15 @@ def test_group_without_events() -> None:
 def test_bad_input_is_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         survdiff(**kwargs)
+
+
+def test_p_adjust_ignores_missing_like_r():
+    """p.adjust(c(0.01, 0.02, NA), 'holm') and 'BH' -> 0.02 0.02 NA (NA does not count as a test)."""
+    import numpy as np
+
+    from reportgen.analysis.survdiff import p_adjust
+
+    for method in ("holm", "BH", "bonferroni"):
+        got = p_adjust([0.01, 0.02, float("nan")], method)
+        np.testing.assert_allclose(got[:2], [0.02, 0.02] if method != "bonferroni" else [0.02, 0.04])
+        assert np.isnan(got[2])

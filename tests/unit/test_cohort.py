@@ -107,3 +107,21 @@ def test_semicolon_latin1_and_bom_files_read(make_study, tmp_path):
     assert validate(path)[1].n == 6
     (tmp_path / "data.csv").write_bytes(b"\xef\xbb\xbf" + SMALL_CSV.encode("utf-8"))
     assert validate(path)[1].n == 6
+
+
+def test_data_cutoff_censors_later_dates(make_study):
+    """p2 (2020-01-15 -> 2021-01-15, censored) and p5 (2020-03-01 -> 2021-03-01, censored) end after a
+    2020-12-31 cut-off; p4's death on 2020-12-10 stays. With the cut-off, p2 is censored at 351 days."""
+    spec = SMALL_SPEC + "study: {data_cutoff: 2020-12-31}\n"
+    csv = SMALL_CSV.replace("2020-01-15,2021-01-15,0", "2020-01-15,2021-01-15,1")  # p2 now dies after the cut-off
+    study, cohort = validate(make_study(spec=spec, csv=csv))
+    os_ = cohort.endpoints["os"]
+    assert os_.n_truncated_at_cutoff == 2
+    assert os_.event[1] == 0 and os_.time[1] == pytest.approx(351 / 30.4375)
+    assert os_.event[3] == 1  # p4 died before the cut-off
+    assert os_.end_dates[4] == np.datetime64("2020-12-31")
+
+
+def test_start_after_cutoff_is_an_error(make_study):
+    msg = _problems(make_study, spec=SMALL_SPEC + "study: {data_cutoff: 2020-02-15}\n")
+    assert "start date is after the data cut-off (2020-02-15)" in msg

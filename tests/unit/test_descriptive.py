@@ -79,3 +79,12 @@ def test_table1_on_small_cohort(make_study):
     sex = t1["variables"][1]
     assert [lvl["level"] for lvl in sex["levels"]] == ["M", "F"]
     assert sex["levels"][0]["counts"] == {"A": 2, "B": 1}
+
+
+def test_wilcoxon_follows_r_choice_of_exact_test():
+    """a <- c(1.1, 2.3, 3.5, 4.2, 5.9, 6.1, 7.7, 8.4, 9.0, 10.2)
+    b <- c(2.0, 4.9, 6.6, 8.8, 9.9, 11.5, 12.1, 13.3, 14.0, 15.7); wilcox.test(a, b)$p.value  # exact: n < 50
+    (SciPy's automatic choice would use the normal approximation here and give 0.03764.)"""
+    a = np.array([1.1, 2.3, 3.5, 4.2, 5.9, 6.1, 7.7, 8.4, 9.0, 10.2])
+    b = np.array([2.0, 4.9, 6.6, 8.8, 9.9, 11.5, 12.1, 13.3, 14.0, 15.7])
+    assert _test_continuous([a, b])["p"] == pytest.approx(0.03546298902, rel=1e-8)
