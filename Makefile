@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: report test lint fixtures clean help
+.PHONY: report test lint fixtures clean help bench
 
 help:
 	@echo "make report    render examples/sclc_ldrt into build/sclc_ldrt (HTML and PDF)"
 	@echo "make test      run the whole test suite (lint included)"
 	@echo "make fixtures  regenerate the R reference fixtures (needs Rscript with survival and jsonlite)"
+	@echo "make bench     time the pipeline at n = 74, 10^4, 10^5, 10^6 (and R, where installed)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +31,15 @@ report: $(STAMP)
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check reportgen tests examples
 	$(VENV)/bin/ruff format --check reportgen tests examples
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 fixtures: $(TEST_STAMP)
 	$(PY) tests/stats/r/export_datasets.py build/rdata
 	Rscript tests/stats/r/km_tests.R build/rdata tests/stats/fixtures/km_tests.json
 	Rscript tests/stats/r/cox.R build/rdata tests/stats/fixtures/cox.json
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf build

@@ -150,7 +150,7 @@ def render_files(
         progress("Writing Word document")
         from .render.docx import html_to_docx
 
-        files["report.docx"] = html_to_docx(report, title=study.title, authors=list(study.authors))
+        files["report.docx"] = html_to_docx(report, title=study.title, authors=study.author_names())
     pages: dict[str, int] | None = None
     if "pdf" in formats:
         progress("Writing PDF")

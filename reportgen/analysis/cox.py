@@ -125,6 +125,8 @@ def _term_rows(fit: CoxFit, design: Design, conf_level: float) -> list[dict[str,
         reason = fit.not_estimable.get(j)
         coef, se = float(fit.coef[j]), float(fit.se[j])
         ok = reason is None and math.isfinite(coef) and math.isfinite(se)
+        if ok and abs(coef) + z * se > 50:  # a CI beyond exp(+-50): separation or too few events
+            ok, reason = False, "not estimable: standard error too large (too few events, or separation)"
         rows.append(
             {
                 "variable": col.variable,

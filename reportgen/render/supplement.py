@@ -14,13 +14,14 @@ from typing import Any
 from ..figures.report_figures import RenderedFigure, supplement_figures
 from ..figures.style import FigureStyle
 from ..format import NumberStyle
+from ..format.presets import number_style
 from ..narrative.facts import report_facts
 from ..narrative.strobe import Item, checklist
 from ..spec.model import Study
 from ..tables.builders import supplement_tables
 from ..tables.model import Row, Table
 from .env import make_env
-from .report import Report, _css, term_labels
+from .report import Report, _css, pdf_metadata, term_labels
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def build_supplement(
     style: NumberStyle | None = None,
     fig_style: FigureStyle | None = None,
 ) -> Supplement:
-    style = style or NumberStyle()
+    style = style or number_style(study.style)
     fig_style = fig_style or FigureStyle()
     tables = supplement_tables(results, style)
     figures = supplement_figures(results, style, fig_style)
@@ -93,7 +94,8 @@ def build_supplement(
         checklist_table=table,
         tables=tables,
         figures=figures,
-        css=_css(),
+        css=_css(study),
+        meta=pdf_metadata(study),
         term_labels=labels,
         pages=pages,
         spec_text=spec_text,

@@ -239,13 +239,36 @@ class StudyInfo(_Model):
     synthetic_data: bool = Field(False, description="Say on the report that the data are synthetic")
 
 
+class Author(_Model):
+    """An author on the title page."""
+
+    name: str = Field(description="Name as printed")
+    affiliations: list[int] = Field(default_factory=list, description="Numbers of the author's affiliations (1-based)")
+    email: str | None = Field(None, description="E-mail (printed for the corresponding author)")
+    corresponding: bool = Field(False, description="The corresponding author")
+
+
+class Layout(_Model):
+    """Page and type settings of the PDF (and of the HTML where they apply)."""
+
+    page_size: Literal["A4", "Letter"] = Field("A4", description="Paper size of the PDF")
+    font: Literal["serif", "sans"] = Field("serif", description="Body text typeface")
+    line_numbers: bool = Field(False, description="Line numbers in the margin of the PDF, for manuscript review")
+    toc: bool = Field(False, description="A table of contents with page numbers after the title")
+
+
 class Study(_Model):
     """A whole study specification."""
 
     title: str = Field(description="Report title")
     short_title: str | None = Field(None, description="Running head; default: the title")
     kind: Literal["manuscript"] = Field("manuscript", description="Report kind (template folder)")
-    authors: list[str] = Field(default_factory=list, description="Author names in order")
+    authors: list[str | Author] = Field(default_factory=list, description="Authors in order: names, or mappings")
+    affiliations: list[str] = Field(default_factory=list, description="Affiliations, numbered from 1 in order")
+    style: Literal["default", "bmc", "lancet"] = Field(
+        "default", description="House style: typography, numbers (e.g. The Lancet's middle-dot decimals), p-values"
+    )
+    layout: Layout = Field(default_factory=Layout)
     study: StudyInfo = Field(default_factory=StudyInfo)
     data: DataSource
     selection: list[SelectionStep] = Field(default_factory=list, description="Eligibility steps in order")
@@ -308,6 +331,23 @@ class Study(_Model):
     def subgroup_specs(self) -> list[Subgroup]:
         """Every subgroup entry as a ``Subgroup`` (a bare id becomes ``Subgroup(column=id)``)."""
         return [Subgroup(column=s) if isinstance(s, str) else s for s in self.subgroups]
+
+    def author_list(self) -> list[Author]:
+        return [Author(name=a) if isinstance(a, str) else a for a in self.authors]
+
+    def author_names(self) -> list[str]:
+        return [a.name for a in self.author_list()]
+
+    @model_validator(mode="after")
+    def _affiliation_numbers(self) -> Study:
+        for a in self.author_list():
+            for k in a.affiliations:
+                if not 1 <= k <= len(self.affiliations):
+                    raise ValueError(
+                        f"authors: {a.name} has affiliation {k}, but {len(self.affiliations)} "
+                        "affiliation(s) are listed under 'affiliations'"
+                    )
+        return self
 
     def group_label(self, level: str) -> str:
         return self.group.labels.get(level, level)

@@ -48,6 +48,11 @@ class Table:
         return replace(self, number=number, prefix=prefix)
 
     @property
+    def wide(self) -> bool:
+        """Too many columns for a portrait page: the PDF puts it on a landscape page."""
+        return len(self.column_labels) + 1 >= 8
+
+    @property
     def label(self) -> str:
         return f"Table {self.prefix}{self.number}" if self.number is not None else "Table"
 
