@@ -64,9 +64,12 @@ def test_text_stays_on_the_page(lancet: Path):
     for number, page in enumerate(reader.pages, start=1):
         width = float(page.mediabox.width)
         xs: list[float] = []
-        page.extract_text(
-            visitor_text=lambda text, cm, tm, *_: xs.append(tm[4] * cm[0] + cm[4]) if text.strip() else None
-        )
+
+        def visit(text, cm, tm, *_, xs=xs):
+            if text.strip():
+                xs.append(tm[4] * cm[0] + cm[4])
+
+        page.extract_text(visitor_text=visit)
         assert all(-1 <= x <= width for x in xs), f"text outside page {number}"
 
 
