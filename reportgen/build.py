@@ -46,8 +46,21 @@ def _quiet(_: str) -> None:
 
 
 def results_json(results: dict[str, Any]) -> bytes:
-    """Deterministic JSON: sorted keys are not used, so the contract's order stays readable."""
-    return (json.dumps(results, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    """Deterministic JSON, indented for reading, with lists of plain values on one line (a step table of
+    thousands of numbers stays compact). Key order is the contract's, not sorted."""
+    return (_dump(results, 0) + "\n").encode("utf-8")
+
+
+def _dump(value: Any, depth: int) -> str:
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {_dump(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(inner + _dump(v, depth + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(", ", ": "))
 
 
 def finite(value: Any) -> Any:
@@ -80,6 +93,10 @@ def validate(spec_path: Path) -> tuple[Study, Cohort]:
     """Load and check the spec and its data without rendering (``reportgen validate``)."""
     study = load_study(spec_path)
     user_templates(study, spec_path.resolve().parent)
+    if study.kind == "institutional":
+        from .institutional.prepare import load_registry
+
+        return study, load_registry(study, spec_path.resolve().parent).cohort
     cohort = load_cohort(study, spec_path.resolve().parent)
     return study, cohort
 
@@ -162,6 +179,13 @@ def render_files(
     if spec_path is not None and study.kind == "manuscript" and study.manuscript.supplement:
         progress("Writing the supplement")
         files.update(_supplement_files(study, results, report, spec_path, formats, pages, warnings))
+    if study.figures.submission:
+        progress("Writing figures for submission")
+        from .figures.submission import study_submission_figures
+
+        submission, notes = study_submission_figures(study, results)
+        files.update(submission)
+        warnings.extend(f"Submission figures: {note}" for note in notes)
     return files, warnings
 
 
@@ -298,6 +322,11 @@ def build(
     out = (Path(out_dir) if out_dir is not None else Path("build") / spec_path.stem).resolve()
     check_output_folder(out)
     progress("Reading the spec and the data")
+    spec = load_study(spec_path)
+    if spec.kind == "institutional":
+        from .institutional.build import build_institutional
+
+        return build_institutional(spec, spec_path, out, formats, progress)
     study, cohort = validate(spec_path)
     from .analysis.runner import run_analyses
     from .render.report import build_report

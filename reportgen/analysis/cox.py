@@ -158,9 +158,12 @@ def fit_model(
     conf_level: float,
     interactions: list[list[str]] | None = None,
     concordance: bool = True,
+    residual_plots: bool = False,
+    ph_test: bool = True,
 ) -> dict[str, Any]:
     """Fit one Cox model on complete cases (stratified when the spec gives strata); JSON-ready result
-    including the PH test. ``concordance=False`` skips Harrell's C (None in the result)."""
+    including the PH test. ``concordance=False`` skips Harrell's C (None in the result);
+    ``residual_plots`` keeps the scaled Schoenfeld residuals for the diagnostic figure."""
     strata, known = strata_labels(cohort)
     design = build_design(study, cohort, terms, interactions, also_complete=known)
     time, event = ep.time[design.complete], ep.event[design.complete]
@@ -217,12 +220,17 @@ def fit_model(
         "wald_test": _test(fit.wald_test),
         "score_test": _test(fit.score_test),
     }
-    result["ph_test"] = _ph_test(fit, design, time, event, st)
+    result["ph_test"] = _ph_test(fit, design, time, event, st, residual_plots) if ph_test else None
     return result
 
 
 def _ph_test(
-    fit: CoxFit, design: Design, time: np.ndarray, event: np.ndarray, strata: np.ndarray | None
+    fit: CoxFit,
+    design: Design,
+    time: np.ndarray,
+    event: np.ndarray,
+    strata: np.ndarray | None,
+    residual_plots: bool = False,
 ) -> dict[str, Any] | None:
     estimable = [j for j in range(design.X.shape[1]) if j not in fit.not_estimable]
     if not estimable or int(event.sum()) < 2:
@@ -245,11 +253,11 @@ def _ph_test(
         "global_df": int(g[1]),
         "global_p": float(g[2]),
         "terms": rows,
-        "residuals": _residual_plot_data(zph, fit, keep),
+        "residuals": _residual_plot_data(zph, fit, keep) if residual_plots else None,
     }
 
 
-PLOT_POINTS = 5000
+PLOT_POINTS = 2000
 
 
 def _residual_plot_data(zph: Any, fit: CoxFit, keep: list[tuple[str, list[int]]]) -> dict[str, Any]:
@@ -279,7 +287,8 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
     uni_models: dict[str, Any] = {}
     for term in ["group", *study.covariates]:
         # Harrell's C is reported for the multivariable model only: skip it here (costly with 10^6 rows)
-        model = fit_model(study, cohort, ep, [term], conf, concordance=False)
+        # the PH test is reported for the multivariable model; of the univariable ones only the group's
+        model = fit_model(study, cohort, ep, [term], conf, concordance=False, ph_test=term == "group")
         uni_models[term] = model
         for row in model["terms"]:
             uni.append(
@@ -308,7 +317,8 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
             "selected": terms,
         }
     if terms:
-        multi = fit_model(study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)])
+        multi = fit_model(study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)],
+                          residual_plots=True)
         multi["selection"] = selection
     return {
         "ties": study.analysis.cox.ties,

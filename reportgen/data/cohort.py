@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import Problems, did_you_mean, fail, rows_of
 from ..spec.model import DAYS_PER_UNIT, Covariate, Endpoint, Study, Subgroup
-from .readers import RawData, read_table
+from .readers import RawData
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,12 @@ def level_str(value: Any) -> str:
 
 
 def _levels_series(series: pd.Series) -> pd.Series:
-    """Canonical level strings, with missing values kept as NA."""
-    return series.map(lambda v: pd.NA if pd.isna(v) else level_str(v)).astype("string")
+    """Canonical level strings, with missing values kept as NA (each distinct value converted once)."""
+    if pd.api.types.infer_dtype(series, skipna=True) == "mixed":  # e.g. True beside 1: they hash alike
+        return series.map(lambda v: pd.NA if pd.isna(v) else level_str(v)).astype("string")
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    canon = np.array([level_str(v) for v in uniques] + [pd.NA], dtype=object)  # code -1 (missing) -> NA
+    return pd.Series(canon[codes], index=series.index, name=series.name).astype("string")
 
 
 def _show(values: pd.Series, n: int = 3) -> str:
@@ -583,8 +587,7 @@ def strata_labels(cohort: Cohort) -> tuple[np.ndarray | None, np.ndarray]:
 
 
 def load_cohort(study: Study, spec_dir: Path) -> Cohort:
-    """Read the study's data file (relative to the spec's folder) and build the cohort."""
-    d = study.data
-    path = (spec_dir / d.path) if not Path(d.path).is_absolute() else Path(d.path)
-    raw = read_table(path, sheet=d.sheet, delimiter=d.delimiter, encoding=d.encoding)
-    return build_cohort(study, raw)
+    """Read the study's data (a file relative to the spec's folder, a database or DuckDB) and build the cohort."""
+    from .sources import load_raw
+
+    return build_cohort(study, load_raw(study.data, spec_dir))
