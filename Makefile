@@ -5,10 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: report test lint fixtures clean help bench
+.PHONY: report test lint fixtures clean help bench institutional
 
 help:
 	@echo "make report    render examples/sclc_ldrt into build/sclc_ldrt (HTML and PDF)"
+	@echo "make institutional  render examples/institutional: the institution and each department, with an index"
 	@echo "make test      run the whole test suite (lint included)"
 	@echo "make fixtures  regenerate the R reference fixtures (needs Rscript with survival and jsonlite)"
 	@echo "make bench     time the pipeline at n = 74, 10^4, 10^5, 10^6 (and R, where installed)"
@@ -27,6 +28,9 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 
 report: $(STAMP)
 	$(VENV)/bin/reportgen render examples/sclc_ldrt/study.yaml --out build/sclc_ldrt
+
+institutional: $(STAMP)
+	$(VENV)/bin/reportgen render examples/institutional/study.yaml --by department --out build/institutional
 
 test: $(TEST_STAMP)
 	$(VENV)/bin/ruff check reportgen tests examples

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, default=None, help="output folder (default: build/<spec file stem>/)")
     r.add_argument("--format", default="html,pdf", help="comma-separated formats: html, pdf, docx (default: html,pdf)")
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    r.add_argument(
+        "--by",
+        metavar="COLUMN",
+        default=None,
+        help="institutional reports: also one report per unit of COLUMN (the unit column), with an index page",
+    )
 
     v = sub.add_parser(
         "validate",
@@ -87,6 +93,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from .build import build
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if args.by is not None:
+        return _cmd_render_batch(args, formats)
     result = build(args.spec, args.out, formats, progress=_progress(args.quiet))
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -96,6 +104,23 @@ def _cmd_render(args: argparse.Namespace) -> int:
             if f.parent == result.out_dir:
                 print(f"  {f.name}")
     return EXIT_OK
+
+
+def _cmd_render_batch(args: argparse.Namespace, formats: list[str]) -> int:
+    """``render --by COLUMN``: every unit's report; failures listed at the end (exit 2 for a user error)."""
+    from .batch import render_batch, terminal_progress
+
+    outcome = render_batch(args.spec, args.out, args.by, formats, progress=terminal_progress(args.quiet))
+    for w in outcome.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.quiet:
+        done = [e for e in outcome.entries if e.ok]
+        print(f"{len(done)} of {len(outcome.entries)} reports written to {outcome.out_dir} (index.html)")
+    for e in outcome.failed:
+        print(f"reportgen: {e.label}: not produced: {e.reason}", file=sys.stderr)
+    if any(not e.user_error for e in outcome.failed):
+        return EXIT_INTERNAL
+    return EXIT_USER if outcome.failed else EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

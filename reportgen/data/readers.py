@@ -1,4 +1,4 @@
-"""Data readers: a data file (csv, tsv, xlsx, parquet) -> a raw pandas DataFrame plus its fingerprint.
+"""Data readers: a data file (csv, tsv, xlsx, parquet; SAS, Stata, SPSS via sources) -> a raw pandas DataFrame plus its fingerprint.
 
 Every column is read as it is stored; typing and checks happen in ``cohort``.
 CSV text in UTF-8 (with or without BOM) or latin-1 is accepted; the delimiter is
@@ -109,12 +109,16 @@ def read_table(
             frame = pd.read_excel(io.BytesIO(raw), sheet_name=sheet if sheet is not None else 0)
         elif suffix == ".parquet":
             frame = pd.read_parquet(io.BytesIO(raw))
+        elif suffix in (".sas7bdat", ".xpt", ".dta", ".sav", ".zsav", ".por"):
+            from .sources import read_stat_file  # pyreadstat is imported only for these files
+
+            frame = read_stat_file(path)
         else:
             raise fail(
                 f"unsupported file type '{suffix}'",
                 where=where,
                 key="data.path",
-                hint="use .csv, .tsv, .xlsx or .parquet",
+                hint="use .csv, .tsv, .xlsx, .parquet, .sas7bdat, .xpt, .dta, .sav or .por",
             )
     except (ValueError, pd.errors.ParserError, OSError, KeyError) as exc:
         if isinstance(exc, pd.errors.EmptyDataError):

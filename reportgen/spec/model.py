@@ -25,11 +25,40 @@ class _Model(BaseModel):
 class DataSource(_Model):
     """Where the patient-level data live: one row per patient."""
 
-    path: str = Field(description="Data file, relative to the spec file: .csv, .tsv, .xlsx, .parquet")
+    path: str | None = Field(
+        None,
+        description="Data file, relative to the spec file: .csv, .tsv, .xlsx, .parquet, .sas7bdat, .xpt, .dta, "
+        ".sav, .zsav, .por; with engine: duckdb also a glob such as 'registry/*.parquet'",
+    )
+    url: str | None = Field(
+        None,
+        description="Database URL (any SQLAlchemy URL, e.g. postgresql://${DB_USER}:${DB_PASSWORD}@host/db); "
+        "${VAR} is replaced by the environment variable VAR and never written to the outputs",
+    )
+    query: str | None = Field(
+        None,
+        description="SQL query giving one row per patient: required with url; with engine: duckdb it reads "
+        "the files as the table 'data' (default: select * from data)",
+    )
+    engine: Literal["pandas", "duckdb"] = Field(
+        "pandas", description="How a file is read: pandas (default) or duckdb (large or many parquet/csv files)"
+    )
     id: str | None = Field(None, description="Column with a unique patient identifier (never printed)")
     sheet: str | int | None = Field(None, description="Worksheet name or 0-based index for .xlsx")
     delimiter: str | None = Field(None, description="CSV delimiter; detected when omitted")
     encoding: str | None = Field(None, description="Text encoding; UTF-8 (with or without BOM), else latin-1")
+
+    @model_validator(mode="after")
+    def _path_or_url(self) -> DataSource:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either 'path' (a data file) or 'url' (a database), not both and not neither")
+        if self.url is not None and not self.query:
+            raise ValueError("a database source needs 'query' (SQL giving one row per patient)")
+        if self.url is not None and self.engine == "duckdb":
+            raise ValueError("engine: duckdb reads files ('path'); remove it for a database 'url'")
+        if self.path is not None and self.query is not None and self.engine != "duckdb":
+            raise ValueError("'query' on a file needs engine: duckdb (or use a database 'url')")
+        return self
 
 
 class SelectionStep(_Model):
@@ -227,6 +256,74 @@ class ManuscriptText(_Model):
     supplement: bool = Field(True, description="Also write supplement.html/.pdf (STROBE checklist and more)")
 
 
+class Period(_Model):
+    """A window of diagnosis dates, both ends included."""
+
+    start: date = Field(description="First date of diagnosis in the period")
+    end: date = Field(description="Last date of diagnosis in the period")
+    label: str | None = Field(None, description="Name in text and tables; default: the years, e.g. '2021-2024'")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("the period's end is before its start")
+        return self
+
+    def name(self) -> str:
+        if self.label:
+            return self.label
+        if self.start.year == self.end.year:
+            return str(self.start.year)
+        return f"{self.start.year}\u2013{self.end.year}"
+
+
+class Unit(_Model):
+    """The organisational unit reports are made for and compared between (department, site)."""
+
+    column: str = Field(description="Data column holding the unit")
+    label: str = Field("Department", description="Name of the unit in text and tables, e.g. Department")
+    labels: dict[str, str] = Field(default_factory=dict, description="Display name of each unit")
+
+
+class InstitutionalOptions(_Model):
+    """A periodic institutional outcome report (kind: institutional): whole institution and each unit."""
+
+    unit: Unit
+    period: Period = Field(description="Reporting period: patients diagnosed from start to end")
+    previous_period: Period | None = Field(None, description="Earlier period to compare with (diagnosis dates)")
+    diagnosis_date: str | None = Field(
+        None, description="Column with the date of diagnosis; default: the first endpoint's start column"
+    )
+    stratifiers: list[str | Subgroup] = Field(
+        default_factory=list,
+        description="Breakdowns besides diagnosis year (e.g. stage, age band, sex): a column, or a mapping "
+        "with column/cut/labels as in subgroups",
+    )
+    km_by: list[str] | None = Field(
+        None, description="Stratifier columns that get Kaplan-Meier figures; default: the first stratifier"
+    )
+    time_points: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [1.0, 2.0, 5.0], description="Survival time points, in years since diagnosis"
+    )
+    case_mix: list[str] = Field(
+        default_factory=list, description="Covariate ids adjusted for when units are compared (risk adjustment)"
+    )
+    suppression_threshold: int = Field(
+        5, ge=1, description="Counts below this are shown as '<n', with complementary suppression"
+    )
+    conf_level: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of survival estimates")
+
+    @model_validator(mode="after")
+    def _periods(self) -> InstitutionalOptions:
+        prev = self.previous_period
+        if prev is not None and not (prev.end < self.period.start):
+            raise ValueError("institutional.previous_period must end before institutional.period starts")
+        return self
+
+    def stratifier_specs(self) -> list[Subgroup]:
+        return [Subgroup(column=s) if isinstance(s, str) else s for s in self.stratifiers]
+
+
 class StudyInfo(_Model):
     """Descriptive facts for the Methods text (STROBE items 4-6)."""
 
@@ -257,18 +354,50 @@ class Layout(_Model):
     toc: bool = Field(False, description="A table of contents with page numbers after the title")
 
 
+class FigureOptions(_Model):
+    """Figure files for journal submission, besides the report's own figures."""
+
+    submission: bool = Field(
+        False, description="Also write every figure at each width as SVG, PDF, PNG and TIFF to figures/submission/"
+    )
+    widths_mm: list[Annotated[float, Field(ge=40, le=300)]] = Field(
+        default_factory=lambda: [85.0, 170.0],
+        min_length=1,
+        description="Printed widths in mm (85: single column, 170: double column)",
+    )
+    dpi: list[Annotated[int, Field(ge=300, le=1200)]] = Field(
+        default_factory=lambda: [300, 600], min_length=1, description="Resolutions of the PNG and TIFF files"
+    )
+    formats: list[Literal["svg", "pdf", "png", "tiff"]] = Field(
+        default_factory=lambda: ["svg", "pdf", "png", "tiff"],
+        min_length=1,
+        description="File formats: svg and pdf (vector, fonts embedded in the PDF), png and tiff (at each dpi)",
+    )
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> FigureOptions:
+        for key in ("widths_mm", "dpi", "formats"):
+            values = getattr(self, key)
+            if len(set(values)) != len(values):
+                raise ValueError(f"figures.{key} lists a value twice: {values}")
+        return self
+
+
 class Study(_Model):
     """A whole study specification."""
 
     title: str = Field(description="Report title")
     short_title: str | None = Field(None, description="Running head; default: the title")
-    kind: Literal["manuscript"] = Field("manuscript", description="Report kind (template folder)")
+    kind: Literal["manuscript", "institutional"] = Field(
+        "manuscript", description="Report kind (template folder): manuscript, or institutional (outcome report)"
+    )
     authors: list[str | Author] = Field(default_factory=list, description="Authors in order: names, or mappings")
     affiliations: list[str] = Field(default_factory=list, description="Affiliations, numbered from 1 in order")
     style: Literal["default", "bmc", "lancet"] = Field(
         "default", description="House style: typography, numbers (e.g. The Lancet's middle-dot decimals), p-values"
     )
     layout: Layout = Field(default_factory=Layout)
+    figures: FigureOptions = Field(default_factory=FigureOptions)
     study: StudyInfo = Field(default_factory=StudyInfo)
     data: DataSource
     selection: list[SelectionStep] = Field(default_factory=list, description="Eligibility steps in order")
@@ -280,7 +409,56 @@ class Study(_Model):
     )
     analysis: Analysis = Field(default_factory=Analysis)
     manuscript: ManuscriptText = Field(default_factory=ManuscriptText)
+    institutional: InstitutionalOptions | None = Field(
+        None, description="Options of an institutional outcome report (required with kind: institutional)"
+    )
     templates: str | None = Field(None, description="Folder of your own templates, searched first")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unit_is_the_group(cls, data: object) -> object:
+        """An institutional report compares units: its unit column plays the part of ``group``."""
+        if not isinstance(data, dict) or data.get("kind") != "institutional":
+            return data
+        inst = data.get("institutional")
+        unit = inst.get("unit") if isinstance(inst, dict) else None
+        if "group" in data and isinstance(inst, dict):
+            raise ValueError("an institutional report compares units: give institutional.unit instead of group")
+        if isinstance(unit, dict) and "column" in unit:
+            group = {"column": unit["column"], "label": unit.get("label", "Department")}
+            if isinstance(unit.get("labels"), dict):
+                group["labels"] = unit["labels"]
+            return {**data, "group": group}
+        return data
+
+    @model_validator(mode="after")
+    def _institutional(self) -> Study:
+        inst = self.institutional
+        if self.kind != "institutional":
+            if inst is not None:
+                raise ValueError("institutional: applies to kind: institutional only")
+            return self
+        if inst is None:
+            raise ValueError("kind: institutional needs an 'institutional:' block (unit, period, ...)")
+        for cid in inst.case_mix:
+            if cid not in self.covariates:
+                raise ValueError(
+                    f"institutional.case_mix: '{cid}' is not a covariate id "
+                    f"(covariates: {', '.join(self.covariates) or 'none'})"
+                )
+        columns = [s.column for s in inst.stratifier_specs()]
+        for col in inst.km_by or []:
+            if col not in columns:
+                raise ValueError(f"institutional.km_by: '{col}' is not one of the stratifiers ({', '.join(columns)})")
+        first = next(iter(self.endpoints.values()))
+        if inst.diagnosis_date is None and first.start is None:
+            raise ValueError(
+                "institutional.diagnosis_date: give the column with the date of diagnosis "
+                "(the first endpoint has no start date column to take it from)"
+            )
+        if self.study.data_cutoff is not None and inst.period.end > self.study.data_cutoff:
+            raise ValueError("institutional.period ends after study.data_cutoff")
+        return self
 
     @field_validator("endpoints")
     @classmethod
