@@ -317,8 +317,9 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
             "selected": terms,
         }
     if terms:
-        multi = fit_model(study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)],
-                          residual_plots=True)
+        multi = fit_model(
+            study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)], residual_plots=True
+        )
         multi["selection"] = selection
     return {
         "ties": study.analysis.cox.ties,
