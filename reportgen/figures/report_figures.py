@@ -7,9 +7,10 @@ figure cannot disagree with the tables and the text.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from ..narrative.words import conf_pct, lower_first, median_phrase
 from .export import figure_bytes
 from .km import CurveInput, km_figure
 from .style import FigureStyle
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class RenderedFigure:
     height_px: int
     number: int | None = None
     prefix: str = ""  # "S" for supplementary figures
+    #: The matplotlib Figure the bytes came from, for further exports (figures/submission/).
+    figure: Figure | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -106,13 +112,13 @@ def km_endpoint_figure(
         f"Kaplan-Meier curves of {lower_first(ep['label'])} by group; median {medians}; "
         f"log-rank {p_text(ep['logrank']['p'], style)}."
     )
-    return RenderedFigure(f"km_{eid}", caption, alt, svg, png, int(w * 96), int(h * 96))
+    return RenderedFigure(f"km_{eid}", caption, alt, svg, png, int(w * 96), int(h * 96), figure=fig)
 
 
 def _rendered(fig: Any, fid: str, caption: str, alt: str) -> RenderedFigure:
     w, h = fig.get_size_inches()
     return RenderedFigure(
-        fid, caption, alt, figure_bytes(fig, "svg"), figure_bytes(fig, "png"), int(w * 96), int(h * 96)
+        fid, caption, alt, figure_bytes(fig, "svg"), figure_bytes(fig, "png"), int(w * 96), int(h * 96), figure=fig
     )
 
 
@@ -234,24 +240,39 @@ def flow_report_figure(results: dict[str, Any], fig_style: FigureStyle) -> Rende
     return _rendered(fig, "flow", caption, alt)
 
 
+def _or_skip(
+    skipped: list[str] | None, fid: str, make: Callable[..., RenderedFigure | None], *args: Any
+) -> RenderedFigure | None:
+    """``make(*args)``; with a ``skipped`` list, a figure that cannot be drawn at the style's width (its
+    builder raises ValueError) is left out and the reason noted there, instead of stopping the run."""
+    if skipped is None:
+        return make(*args)
+    try:
+        return make(*args)
+    except ValueError as exc:
+        skipped.append(f"{fid}: {exc}")
+        return None
+
+
 def all_figures(
     results: dict[str, Any],
     style: NumberStyle,
     fig_style: FigureStyle,
     break_time: float | None = None,
     km_panels_by: str | None = None,
+    skipped: list[str] | None = None,
 ) -> list[RenderedFigure]:
-    figs = [flow_report_figure(results, fig_style)] if results["cohort"]["flow"] else []
+    """The report's figures in order; ``skipped`` (see ``_or_skip``) serves figures at other widths."""
+    figs = [_or_skip(skipped, "flow", flow_report_figure, results, fig_style)] if results["cohort"]["flow"] else []
     for eid in results["endpoints"]:
-        figs.append(km_endpoint_figure(results, eid, style, fig_style, break_time))
+        figs.append(_or_skip(skipped, f"km_{eid}", km_endpoint_figure, results, eid, style, fig_style, break_time))
         if km_panels_by:
-            panel = km_panel_figure(results, eid, km_panels_by, style, fig_style, break_time)
-            if panel is not None:
-                figs.append(panel)
+            panel_args = (results, eid, km_panels_by, style, fig_style, break_time)
+            figs.append(_or_skip(skipped, f"km_{eid}_by_{km_panels_by}", km_panel_figure, *panel_args))
     for eid, ep in results["endpoints"].items():
         if ep["subgroups"] and len(results["cohort"]["groups"]) == 2:
-            figs.append(forest_endpoint_figure(results, eid, style, fig_style))
-    return [f.with_number(i + 1) for i, f in enumerate(figs)]
+            figs.append(_or_skip(skipped, f"forest_{eid}", forest_endpoint_figure, results, eid, style, fig_style))
+    return [f.with_number(i + 1) for i, f in enumerate(f for f in figs if f is not None)]
 
 
 def zph_endpoint_figure(
@@ -294,6 +315,12 @@ def zph_endpoint_figure(
     return _rendered(fig, f"zph_{eid}", caption, alt)
 
 
-def supplement_figures(results: dict[str, Any], style: NumberStyle, fig_style: FigureStyle) -> list[RenderedFigure]:
-    figs = [f for eid in results["endpoints"] if (f := zph_endpoint_figure(results, eid, style, fig_style))]
+def supplement_figures(
+    results: dict[str, Any], style: NumberStyle, fig_style: FigureStyle, skipped: list[str] | None = None
+) -> list[RenderedFigure]:
+    figs = [
+        f
+        for eid in results["endpoints"]
+        if (f := _or_skip(skipped, f"zph_{eid}", zph_endpoint_figure, results, eid, style, fig_style))
+    ]
     return [f.with_number(i + 1, "S") for i, f in enumerate(figs)]
