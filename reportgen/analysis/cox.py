@@ -220,7 +220,8 @@ def fit_model(
         "wald_test": _test(fit.wald_test),
         "score_test": _test(fit.score_test),
     }
-    result["ph_test"] = _ph_test(fit, design, time, event, st, residual_plots) if ph_test else None
+    # no PH test on a fit that did not converge: its residuals describe no model
+    result["ph_test"] = _ph_test(fit, design, time, event, st, residual_plots) if ph_test and fit.converged else None
     return result
 
 

@@ -570,7 +570,7 @@ def _newton_raphson(rs: _RiskSets, XT: NDArray[np.float64], max_iter: int, eps: 
         newlk, u, imat = _evaluate(rs, XT, newbeta, event_x)
         fac, _ = _cholesky2(imat, toler_chol)
         finite = np.isfinite(newlk) and np.all(np.isfinite(u)) and np.all(np.isfinite(imat))
-        if finite and abs(1 - best / newlk) <= eps:
+        if finite and abs(newlk - best) <= eps * abs(newlk):  # R's abs(1 - best/newlk) <= eps, safe at 0
             return _Newton(newbeta, _chinv2(fac), u, loglik0, newlk, score, it, True)
         if not finite or newlk < best:
             halving += 1

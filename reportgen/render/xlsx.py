@@ -74,6 +74,14 @@ def _label_width(label: str) -> int:
     return max([len(w) for w in words] + [math.ceil(len(label) / 2)]) if words else 0
 
 
+def _no_formulas(ws: Worksheet) -> None:
+    """Text that starts with '=' stays text: openpyxl would otherwise store it as a formula."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"
+
+
 def write_table(ws: Worksheet, table: Table) -> None:
     """One table into an empty worksheet."""
     ncols = 1 + len(table.column_labels)
@@ -149,7 +157,9 @@ def tables_to_xlsx(tables: list[Table], *, title: str | None = None, created: da
     wb = Workbook()
     default = wb.active
     for table, name in zip(tables, sheet_names(tables), strict=True):
-        write_table(wb.create_sheet(name), table)
+        ws = wb.create_sheet(name)
+        write_table(ws, table)
+        _no_formulas(ws)
     if tables:
         wb.remove(default)
     else:

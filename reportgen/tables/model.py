@@ -79,8 +79,18 @@ class Table:
             head = [""]
             for label, span in self.spanner_row():
                 head.extend([label] * span)
-            writer.writerow(head)
-        writer.writerow([self.stub_label, *self.column_labels])
+            writer.writerow([_inert(c) for c in head])
+        writer.writerow([_inert(c) for c in (self.stub_label, *self.column_labels)])
         for row in self.rows:
-            writer.writerow([("  " * row.indent) + row.stub, *row.cells])
+            writer.writerow([_inert(("  " * row.indent) + row.stub), *(_inert(c) for c in row.cells)])
         return buf.getvalue()
+
+
+def _inert(cell: str) -> str:
+    """A cell a spreadsheet will not run as a formula: text starting with = + @ (or - not followed by a
+    digit) gets a leading apostrophe (the OWASP rule for CSV injection); numbers are left alone."""
+    text = str(cell)
+    head = text.lstrip(" ")
+    if head[:1] in ("=", "+", "@", "\t", "\r") or (head[:1] == "-" and not head[1:2].isdigit()):
+        return "'" + text
+    return text

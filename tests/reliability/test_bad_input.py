@@ -507,27 +507,12 @@ endpoints:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reportgen/analysis/survdiff.py::_chisq calls np.linalg.solve on a zero variance (LinAlgError, exit 1) "
-    "when at every event time everyone at risk has the event; R's survdiff also stops ('exactly singular'): "
-    "the test should be 'not estimable (no variance)', with the statistic and p null",
-)
 def test_everyone_at_risk_has_the_event(make_study, capsys):
     spec = make_study(TINY_SPEC, "pid,arm,t,e\np1,A,0,1\np2,B,0,1\n")
     text, results = assert_renders(render(spec, capsys))
     assert results["endpoints"]["os"]["logrank"]["p"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reportgen/analysis/coxph.py::_newton_raphson tests convergence with abs(1 - best / newlk), a "
-    "ZeroDivisionError (exit 1) when the log partial likelihood is exactly 0 (the only event has nobody else at "
-    "risk); R's coxfit6 divides in C and runs out of iterations (coef 0, var 0): use "
-    "abs(newlk - best) <= eps * abs(newlk) or treat newlk == best == 0 as converged",
-)
 def test_the_only_event_has_nobody_else_at_risk(make_study, capsys):
     spec = make_study(TINY_SPEC, "pid,arm,t,e\np1,A,0.04,0\np2,B,2.69,1\n")
     text, results = assert_renders(render(spec, capsys))

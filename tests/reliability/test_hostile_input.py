@@ -152,11 +152,6 @@ def test_identifiers_never_reach_any_output_file(hostile: Path):
     assert "SCLC-" not in pdf_text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reportgen/tables/model.py (Table.to_csv) writes a label starting with '=' as it is: a spreadsheet "
-    "opening tables/*.csv runs it as a formula (CSV injection); cells starting with = + - @ must be quoted with '",
-)
 def test_csv_cells_cannot_be_spreadsheet_formulas(make_study):
     spec = make_study(MINI_SPEC.replace("reference: A}", 'reference: A, labels: {B: "=HYPERLINK(\\"http://x\\")"}}'))
     out = spec.parent / "out"
@@ -171,12 +166,6 @@ def test_csv_cells_cannot_be_spreadsheet_formulas(make_study):
     assert [(name, cell) for name, cell in cells if cell.strip().startswith(("=", "+", "@"))] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reportgen/render/xlsx.py (write_table) passes labels to openpyxl's ws.cell(value=...), which stores a "
-    "text starting with '=' as a formula (<f> element) in tables/tables.xlsx: set cell.data_type = 's' for text "
-    "cells (titles, column labels, stub, notes) so that labels stay text",
-)
 def test_workbook_cells_cannot_be_formulas(make_study):
     spec = make_study(MINI_SPEC.replace("reference: A}", 'reference: A, labels: {B: "=HYPERLINK(\\"http://x\\")"}}'))
     out = spec.parent / "out"
