@@ -4,7 +4,9 @@ Takes in per-patient follow-up times, 0/1 event indicators, a group label per ro
 string) and optionally a stratum label per row. Gives out a ``SurvdiffResult`` (chi-square
 statistic, df, p, observed and expected counts per group and their variance matrix) for the
 log-rank family (``survdiff``), the log-rank test for trend (``logrank_trend``) and pairwise
-log-rank tests with multiplicity adjustment (``pairwise_survdiff``, ``p_adjust``).
+log-rank tests with multiplicity adjustment (``pairwise_survdiff``, ``p_adjust``). ``survdiff_from_counts``
+gives the same test from counts of events and censorings per (time, group, stratum) cell, e.g.
+aggregated over the partitions of data too large for one machine; it shares ``survdiff``'s code path.
 
 Numbers follow R's ``survival::survdiff`` (3.5): the weight at an event time t is
 S(t-)^rho from the Kaplan-Meier curve of all groups pooled (within stratum), observed and
@@ -117,13 +119,19 @@ def _one_stratum(
     k: int,
     rho: float,
     gamma: float,
+    n: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Weighted observed, expected and variance matrix within one stratum (R's survdiff2)."""
+    """Weighted observed, expected and variance matrix within one stratum (R's survdiff2).
+
+    Each entry is one row (``n`` None) or a count of ``n`` rows with ``e`` events among them."""
     times, inv = np.unique(t, return_inverse=True)
     m = times.size
     cell = inv * k + g
     d_tg = np.bincount(cell, weights=e, minlength=m * k).reshape(m, k)
-    n_tg = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)
+    if n is None:
+        n_tg = np.bincount(cell, minlength=m * k).reshape(m, k).astype(float)
+    else:
+        n_tg = np.bincount(cell, weights=n, minlength=m * k).reshape(m, k)
     r_tg = np.cumsum(n_tg[::-1], axis=0)[::-1]  # at risk: time >= t
     d = d_tg.sum(axis=1)
     r = r_tg.sum(axis=1)
@@ -155,7 +163,10 @@ def _chisq(o_minus_e: NDArray[np.float64], variance: NDArray[np.float64], use: N
         return 0.0, max(df, 0)
     x = o_minus_e[use][1:]
     v = variance[np.ix_(use, use)][1:, 1:]
-    return float(x @ np.linalg.solve(v, x)), df
+    try:
+        return float(x @ np.linalg.solve(v, x)), df
+    except np.linalg.LinAlgError:  # no variance (e.g. everyone at risk has the event): not testable
+        return float("nan"), df
 
 
 def survdiff(
@@ -175,6 +186,52 @@ def survdiff(
     ``survdiff(Surv(t, e) ~ g + strata(s))``.
     """
     t, e = _check(time, event)
+    return _survdiff(t, e, None, group, strata, rho, gamma, levels)
+
+
+def survdiff_from_counts(
+    time: ArrayLike,
+    group: ArrayLike,
+    n_event: ArrayLike,
+    n_censor: ArrayLike,
+    *,
+    strata: ArrayLike | None = None,
+    rho: float = 0.0,
+    gamma: float = 0.0,
+    levels: Sequence[Any] | None = None,
+) -> SurvdiffResult:
+    """``survdiff`` from counts instead of rows: each entry is a (time, group, stratum) cell with its
+    numbers of events and censorings (a cell may appear several times, e.g. once per data partition:
+    the entries are added). With whole-number counts the result equals ``survdiff`` on the rows the
+    counts describe; both share one code path."""
+    t = np.asarray(time, dtype=float)
+    d = np.asarray(n_event, dtype=float)
+    c = np.asarray(n_censor, dtype=float)
+    if t.ndim != 1 or d.shape != t.shape or c.shape != t.shape:
+        raise ValueError("time, n_event and n_censor must be 1-D arrays of the same length")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("time has missing or infinite values; drop or fix those rows first")
+    if not (np.all(np.isfinite(d)) and np.all(np.isfinite(c))) or np.any(d < 0) or np.any(c < 0):
+        raise ValueError("n_event and n_censor must be finite and >= 0")
+    keep = (d + c) > 0
+    grp = np.asarray(group)
+    if grp.shape != t.shape:
+        raise ValueError("group must have the same length as time")
+    st = None if strata is None else np.asarray(strata)[keep]
+    return _survdiff(t[keep], d[keep], (d + c)[keep], grp[keep], st, rho, gamma, levels)
+
+
+def _survdiff(
+    t: NDArray[np.float64],
+    e: NDArray[np.float64],
+    n: NDArray[np.float64] | None,
+    group: ArrayLike,
+    strata: ArrayLike | None,
+    rho: float,
+    gamma: float,
+    levels: Sequence[Any] | None,
+) -> SurvdiffResult:
+    """The test from rows (``n`` None) or from cells of ``n`` rows with ``e`` events each."""
     grp = np.asarray(group)
     if grp.shape != t.shape:
         raise ValueError("group must have the same length as time")
@@ -203,12 +260,13 @@ def survdiff(
     bounds = np.searchsorted(s_codes[order], np.arange(n_strata + 1))
     for j in range(n_strata):  # one pass per stratum, vectorised within
         rows = order[bounds[j] : bounds[j + 1]]
-        o, x, v = _one_stratum(t[rows], e[rows], g[rows], k, rho, gamma)
+        o, x, v = _one_stratum(t[rows], e[rows], g[rows], k, rho, gamma, None if n is None else n[rows])
         observed += o
         expected += x
         variance += v
 
     stat, df = _chisq(observed - expected, variance, expected > 0)
+    counts = np.bincount(g, minlength=k) if n is None else np.bincount(g, weights=n, minlength=k)
     return SurvdiffResult(
         statistic=stat,
         df=df,
@@ -217,7 +275,7 @@ def survdiff(
         expected=expected,
         variance=variance,
         groups=lv,
-        n=np.bincount(g, minlength=k).astype(np.int64),
+        n=np.round(counts).astype(np.int64),
         method=_method(rho, gamma, strata is not None),
         rho=float(rho),
         gamma=float(gamma),

@@ -4,7 +4,9 @@ Takes in per-patient follow-up times, event indicators (1 = event, 0 = censored)
 case weights. Gives out a ``KMCurve`` (one row per distinct observed time, R's ``survfit``
 layout) and, from a curve, quantiles with their confidence interval (``km_quantile``),
 landmark summaries (``km_summary``), the restricted mean survival time (``rmst``), and the
-reverse Kaplan-Meier curve used for median follow-up (``reverse_km``).
+reverse Kaplan-Meier curve used for median follow-up (``reverse_km``). The same curve can be
+built from counts of events and censorings per time (``kaplan_meier_from_counts``), e.g. counts
+aggregated over the partitions of data too large for one machine; both share one code path.
 
 Every number follows R's ``survival`` package (3.5): ``survfit`` (Greenwood variance of the
 cumulative hazard, ``conf.type`` "log", "log-log" or "plain"), ``quantile.survfit``,
@@ -126,10 +128,7 @@ def kaplan_meier(
     weights: ArrayLike | None = None,
 ) -> KMCurve:
     """Kaplan-Meier curve with Greenwood SE and pointwise CI, as R's ``survfit(Surv(time, event) ~ 1)``."""
-    if conf_type not in CONF_TYPES:
-        raise ValueError(f"conf_type must be one of {CONF_TYPES}, not {conf_type!r}")
-    if not 0.0 < conf_level < 1.0:
-        raise ValueError(f"conf_level must be strictly between 0 and 1, not {conf_level!r}")
+    _check_conf(conf_type, conf_level)
     t, e, w = _check_inputs(time, event, weights)
 
     if w is None:
@@ -152,6 +151,69 @@ def kaplan_meier(
         n_event = np.bincount(inv, weights=np.where(e, w, 0.0), minlength=m)
         n_censor = np.bincount(inv, weights=np.where(e, 0.0, w), minlength=m)
         events = float(n_event.sum())
+    return _curve(times, n_event, n_censor, total, int(t.size), events, conf_type, conf_level)
+
+
+def kaplan_meier_from_counts(
+    time: ArrayLike,
+    n_event: ArrayLike,
+    n_censor: ArrayLike,
+    *,
+    conf_type: ConfType = "log",
+    conf_level: float = 0.95,
+) -> KMCurve:
+    """The Kaplan-Meier curve of ``kaplan_meier`` from counts instead of rows.
+
+    Each entry gives a time and the number of patients with an event and censored at it (the
+    same time may appear in several entries, e.g. one per data partition: they are added). With
+    whole-number counts the curve equals ``kaplan_meier`` on the rows the counts describe, number
+    for number (``n`` is the number of rows); other counts act as case weights.
+    """
+    _check_conf(conf_type, conf_level)
+    t = np.asarray(time, dtype=float)
+    d = np.asarray(n_event, dtype=float)
+    c = np.asarray(n_censor, dtype=float)
+    if t.ndim != 1 or d.shape != t.shape or c.shape != t.shape:
+        raise ValueError("time, n_event and n_censor must be 1-D arrays of the same length")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValueError("time must be finite and >= 0")
+    if not (np.all(np.isfinite(d)) and np.all(np.isfinite(c))) or np.any(d < 0) or np.any(c < 0):
+        raise ValueError("n_event and n_censor must be finite and >= 0")
+    keep = (d + c) > 0
+    if not keep.any():
+        raise ValueError("no patients: a Kaplan-Meier curve needs at least one row")
+    times, inv = np.unique(t[keep], return_inverse=True)
+    m = times.size
+    ev = np.bincount(inv, weights=d[keep], minlength=m)
+    ce = np.bincount(inv, weights=c[keep], minlength=m)
+    whole = bool(np.all(ev == np.round(ev)) and np.all(ce == np.round(ce)))
+    if whole:  # the integer counts of the row-based path
+        ev_i, ce_i = ev.astype(np.int64), ce.astype(np.int64)
+        total = ev_i + ce_i
+        return _curve(times, ev_i, ce_i, total, int(total.sum()), int(ev_i.sum()), conf_type, conf_level)
+    total_f = ev + ce
+    return _curve(times, ev, ce, total_f, int(keep.sum()), float(ev.sum()), conf_type, conf_level)
+
+
+def _check_conf(conf_type: str, conf_level: float) -> None:
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, not {conf_type!r}")
+    if not 0.0 < conf_level < 1.0:
+        raise ValueError(f"conf_level must be strictly between 0 and 1, not {conf_level!r}")
+
+
+def _curve(
+    times: NDArray[np.float64],
+    n_event: NDArray,
+    n_censor: NDArray,
+    total: NDArray,
+    n: int,
+    events: int | float,
+    conf_type: str,
+    conf_level: float,
+) -> KMCurve:
+    """The curve from counts per distinct time (ascending): what ``kaplan_meier`` and
+    ``kaplan_meier_from_counts`` share."""
     n_risk = np.cumsum(total[::-1])[::-1]
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -176,7 +238,7 @@ def kaplan_meier(
         upper=upper,
         conf_type=conf_type,
         conf_level=float(conf_level),
-        n=int(t.size),
+        n=n,
         events=events,
     )
 
