@@ -202,3 +202,19 @@ def test_checklist_pages_match_pdf(example: Path):
             assert headings[anchor] in pages[first - 1], (anchor, first)
             checked += 1
     assert checked >= 8
+
+
+def test_user_template_folder_overrides_one_partial(make_study, tmp_path: Path):
+    """A spec's `templates:` folder is searched first: overriding one partial changes only that part."""
+    folder = tmp_path / "my_templates" / "manuscript"
+    folder.mkdir(parents=True)
+    (folder / "introduction.html.j2").write_text(
+        '<section id="introduction"><h2>Introduction</h2><p>Our own introduction for {{ study.title }}.</p></section>\n',
+        encoding="utf-8",
+    )
+    spec = make_study(SMALL_SPEC + "templates: my_templates\n")
+    build(spec, tmp_path / "out", formats=["html"])
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Our own introduction for Small study." in html
+    assert "Study design and participants" in html  # the shipped templates still render the rest
+    assert "[Introduction: scientific background" not in html
