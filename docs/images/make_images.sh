@@ -16,3 +16,9 @@ if command -v soffice >/dev/null; then
 fi
 .venv/bin/python -c "from PIL import Image; im = Image.open(\"$out/figures/forest_os.png\"); im.thumbnail((900, 900)); im.save(\"docs/images/forest-os.png\")"
 ls docs/images
+# The house-style sample: the example in the lancet style, Letter paper, line numbers.
+mkdir -p "$out/lancet"
+cp examples/sclc_ldrt/cohort.csv "$out/lancet/"
+{ cat examples/sclc_ldrt/study.yaml; printf '\nstyle: lancet\nlayout: {page_size: Letter, toc: true, line_numbers: true}\n'; } > "$out/lancet/study.yaml"
+.venv/bin/reportgen render "$out/lancet/study.yaml" --out "$out/lancet/out" --format pdf --quiet
+pdftoppm -png -r 45 -f 3 -l 3 "$out/lancet/out/report.pdf" docs/images/style-lancet
