@@ -160,13 +160,17 @@ def fit_model(
     concordance: bool = True,
     residual_plots: bool = False,
     ph_test: bool = True,
+    risk_sets: dict[tuple[Any, ...], Any] | None = None,
 ) -> dict[str, Any]:
     """Fit one Cox model on complete cases (stratified when the spec gives strata); JSON-ready result
     including the PH test. ``concordance=False`` skips Harrell's C (None in the result);
     ``residual_plots`` keeps the scaled Schoenfeld residuals for the diagnostic figure."""
     strata, known = strata_labels(cohort)
     design = build_design(study, cohort, terms, interactions, also_complete=known)
-    time, event = ep.time[design.complete], ep.event[design.complete]
+    if design.complete.all() and strata is None:  # the endpoint's own arrays: shared sorted risk sets
+        time, event = ep.time, ep.event
+    else:
+        time, event = ep.time[design.complete], ep.event[design.complete]
     st = strata[design.complete] if strata is not None else None
     n_events = int(event.sum())
     base: dict[str, Any] = {
@@ -206,7 +210,9 @@ def fit_model(
             "score_test": None,
             "ph_test": None,
         }
-    fit = fit_cox(time, event, design.X, strata=st, ties=study.analysis.cox.ties, concordance=concordance)
+    fit = fit_cox(
+        time, event, design.X, strata=st, ties=study.analysis.cox.ties, concordance=concordance, risk_sets=risk_sets
+    )
     result = {
         **base,
         "strata": list(cohort.strata),
@@ -286,10 +292,11 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
     conf = study.analysis.km.conf_level
     uni: list[dict[str, Any]] = []
     uni_models: dict[str, Any] = {}
+    shared: dict[tuple[Any, ...], Any] = {}  # sorted risk sets reused by models on the same rows
     for term in ["group", *study.covariates]:
         # Harrell's C is reported for the multivariable model only: skip it here (costly with 10^6 rows)
         # the PH test is reported for the multivariable model; of the univariable ones only the group's
-        model = fit_model(study, cohort, ep, [term], conf, concordance=False, ph_test=term == "group")
+        model = fit_model(study, cohort, ep, [term], conf, concordance=False, ph_test=term == "group", risk_sets=shared)
         uni_models[term] = model
         for row in model["terms"]:
             uni.append(
@@ -319,7 +326,14 @@ def cox_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
         }
     if terms:
         multi = fit_model(
-            study, cohort, ep, terms, conf, [p for p in cox.interactions if set(p) <= set(terms)], residual_plots=True
+            study,
+            cohort,
+            ep,
+            terms,
+            conf,
+            [p for p in cox.interactions if set(p) <= set(terms)],
+            residual_plots=True,
+            risk_sets=shared,
         )
         multi["selection"] = selection
     return {
