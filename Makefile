@@ -12,7 +12,7 @@ help:
 	@echo "make institutional  render examples/institutional: the institution and each department, with an index"
 	@echo "make test      run the whole test suite (lint included)"
 	@echo "make fixtures  regenerate the R reference fixtures (needs Rscript with survival and jsonlite)"
-	@echo "make bench     time the pipeline at n = 74, 10^4, 10^5, 10^6 (and R, where installed)"
+	@echo "make bench     time the pipeline at n = 74, 10^4, 10^5, 10^6 (and R, where installed), and 10^7 on Dask"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,9 @@ fixtures: $(TEST_STAMP)
 	Rscript tests/stats/r/cox.R build/rdata tests/stats/fixtures/cox.json
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[scale]"
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf build

@@ -89,10 +89,16 @@ def user_templates(study: Study, spec_dir: Path) -> Path | None:
     return folder
 
 
-def validate(spec_path: Path) -> tuple[Study, Cohort]:
-    """Load and check the spec and its data without rendering (``reportgen validate``)."""
+def validate(spec_path: Path, scheduler: str | None = None) -> tuple[Study, Cohort]:
+    """Load and check the spec and its data without rendering (``reportgen validate``). With
+    ``data.engine: dask`` the checks run on the cluster (``scheduler``, the spec's, or a local one)
+    and the cohort returned is a ``scale.cohort.ScaledCohort`` (counts only)."""
     study = load_study(spec_path)
     user_templates(study, spec_path.resolve().parent)
+    if study.data.engine == "dask":
+        from .scale.runner import validate_at_scale
+
+        return study, validate_at_scale(study, spec_path.resolve().parent, scheduler)  # type: ignore[return-value]
     if study.kind == "institutional":
         from .institutional.prepare import load_registry
 
@@ -310,8 +316,11 @@ def build(
     out_dir: str | Path | None = None,
     formats: Iterable[str] = DEFAULT_FORMATS,
     progress: Progress = _quiet,
+    scheduler: str | None = None,
 ) -> BuildOutput:
-    """The whole pipeline; raises ``UserError`` for problems with the spec or the data."""
+    """The whole pipeline; raises ``UserError`` for problems with the spec or the data. With
+    ``data.engine: dask`` the analyses run on a Dask cluster (``scheduler`` overrides the spec's
+    ``compute.scheduler``; default a local cluster) and the rest of the pipeline is unchanged."""
     spec_path = Path(spec_path)
     formats = list(formats)
     unknown = [f for f in formats if f not in FORMATS]
@@ -327,12 +336,26 @@ def build(
         from .institutional.build import build_institutional
 
         return build_institutional(spec, spec_path, out, formats, progress)
-    study, cohort = validate(spec_path)
-    from .analysis.runner import run_analyses
     from .render.report import build_report
 
-    progress(f"Analysing {cohort.n} patients")
-    results = finite(run_analyses(study, cohort))
+    if scheduler is not None and spec.data.engine != "dask":
+        raise fail(
+            f"--scheduler needs data.engine: dask (the spec reads its data with {spec.data.engine})",
+            key="--scheduler",
+            hint="set data.engine: dask in the spec to run on a cluster, or remove --scheduler",
+        )
+    if spec.data.engine == "dask":
+        from .scale.runner import analyse_at_scale
+
+        study = spec
+        user_templates(study, spec_path.resolve().parent)
+        results = finite(analyse_at_scale(study, spec_path.resolve().parent, scheduler, progress))
+    else:
+        from .analysis.runner import run_analyses
+
+        study, cohort = validate(spec_path)
+        progress(f"Analysing {cohort.n} patients")
+        results = finite(run_analyses(study, cohort))
     progress("Building tables, figures and text")
     spec_dir = spec_path.resolve().parent
     try:

@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="institutional reports: also one report per unit of COLUMN (the unit column), with an index page",
     )
+    r.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="with data.engine: dask, the Dask scheduler to run on (e.g. tcp://host:8786); "
+        "overrides compute.scheduler (default: a local cluster)",
+    )
 
     v = sub.add_parser(
         "validate",
@@ -62,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("spec", type=Path, help="study specification (YAML)")
     v.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    v.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None, help="with data.engine: dask, the Dask scheduler to check on"
+    )
 
     i = sub.add_parser(
         "init",
@@ -94,8 +104,14 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if args.by is not None:
+        if args.scheduler is not None:
+            raise fail(
+                "--scheduler does not apply to batches (--by): they render on this machine's cores",
+                key="--scheduler",
+                hint="remove --scheduler; it is for specs with data.engine: dask",
+            )
         return _cmd_render_batch(args, formats)
-    result = build(args.spec, args.out, formats, progress=_progress(args.quiet))
+    result = build(args.spec, args.out, formats, progress=_progress(args.quiet), scheduler=args.scheduler)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
@@ -124,11 +140,16 @@ def _cmd_render_batch(args: argparse.Namespace, formats: list[str]) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .build import validate
 
-    study, cohort = validate(args.spec)
+    study, cohort = validate(args.spec, scheduler=args.scheduler)
     if not args.quiet:
-        groups = cohort.frame["group"].value_counts().reindex(cohort.group_levels)
+        if study.data.engine == "dask":  # a ScaledCohort: counts only
+            groups = pd.Series(cohort.group_counts).reindex(cohort.group_levels)  # type: ignore[attr-defined]
+        else:
+            groups = cohort.frame["group"].value_counts().reindex(cohort.group_levels)
         print(
             f"{args.spec}: OK. {cohort.n} patients included "
             f"({', '.join(f'{study.group_label(g)}: {int(n)}' for g, n in groups.items())}); "

@@ -28,7 +28,7 @@ class DataSource(_Model):
     path: str | None = Field(
         None,
         description="Data file, relative to the spec file: .csv, .tsv, .xlsx, .parquet, .sas7bdat, .xpt, .dta, "
-        ".sav, .zsav, .por; with engine: duckdb also a glob such as 'registry/*.parquet'",
+        ".sav, .zsav, .por; with engine: duckdb or dask also a glob such as 'registry/*.parquet'",
     )
     url: str | None = Field(
         None,
@@ -40,8 +40,11 @@ class DataSource(_Model):
         description="SQL query giving one row per patient: required with url; with engine: duckdb it reads "
         "the files as the table 'data' (default: select * from data)",
     )
-    engine: Literal["pandas", "duckdb"] = Field(
-        "pandas", description="How a file is read: pandas (default) or duckdb (large or many parquet/csv files)"
+    engine: Literal["pandas", "duckdb", "dask"] = Field(
+        "pandas",
+        description="How a file is read: pandas (default), duckdb (large or many parquet/csv files), or dask "
+        "(data larger than one machine: partitioned Parquet or CSV files analysed on a Dask cluster, never "
+        "loaded whole; see docs/scaling.md)",
     )
     id: str | None = Field(None, description="Column with a unique patient identifier (never printed)")
     sheet: str | int | None = Field(None, description="Worksheet name or 0-based index for .xlsx")
@@ -58,7 +61,28 @@ class DataSource(_Model):
             raise ValueError("engine: duckdb reads files ('path'); remove it for a database 'url'")
         if self.path is not None and self.query is not None and self.engine != "duckdb":
             raise ValueError("'query' on a file needs engine: duckdb (or use a database 'url')")
+        if self.url is not None and self.engine == "dask":
+            raise ValueError(
+                "engine: dask reads files ('path', e.g. 'registry/*.parquet'); remove it for a database 'url'"
+            )
         return self
+
+
+class ComputeOptions(_Model):
+    """Where the analyses run when ``data.engine`` is dask (docs/scaling.md)."""
+
+    scheduler: str | None = Field(
+        None,
+        description="Address of a running Dask scheduler, e.g. tcp://scheduler:8786; default: a local cluster "
+        "on this machine (the command line's --scheduler overrides it)",
+    )
+    workers: int | None = Field(None, ge=1, description="Worker processes of the local cluster; default: one per core")
+    memory_limit: str | None = Field(
+        None, description="Memory per worker of the local cluster, e.g. '2GB'; default: the machine's memory shared"
+    )
+    partition_rows: int = Field(
+        500_000, ge=1_000, description="Rows per partition when reading Parquet (row groups are kept whole)"
+    )
 
 
 class SelectionStep(_Model):
@@ -413,6 +437,9 @@ class Study(_Model):
         None, description="Options of an institutional outcome report (required with kind: institutional)"
     )
     templates: str | None = Field(None, description="Folder of your own templates, searched first")
+    compute: ComputeOptions | None = Field(
+        None, description="Where the analyses run with data.engine: dask (a Dask scheduler, or a local cluster)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -430,6 +457,14 @@ class Study(_Model):
                 group["labels"] = unit["labels"]
             return {**data, "group": group}
         return data
+
+    @model_validator(mode="after")
+    def _compute(self) -> Study:
+        if self.compute is not None and self.data.engine != "dask":
+            raise ValueError("compute: applies to data.engine: dask only (set engine: dask, or remove compute)")
+        if self.data.engine == "dask" and self.kind != "manuscript":
+            raise ValueError("data.engine: dask is available for kind: manuscript reports only")
+        return self
 
     @model_validator(mode="after")
     def _institutional(self) -> Study:
