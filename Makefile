@@ -45,6 +45,7 @@ fixtures: $(TEST_STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[scale]"
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/batch.py
 	$(PY) benchmarks/scale.py
 
 clean:
