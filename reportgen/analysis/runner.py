@@ -69,7 +69,7 @@ def endpoint_results(study: Study, cohort: Cohort, eid: str) -> dict[str, Any]:
 def run_analyses(study: Study, cohort: Cohort) -> dict[str, Any]:
     """Every analysis the spec asks for, as one JSON-ready mapping."""
     groups = cohort.frame["group"].astype(object)
-    return {
+    results = {
         "schema_version": SCHEMA_VERSION,
         "software": software_versions(),
         "input": {
@@ -96,3 +96,8 @@ def run_analyses(study: Study, cohort: Cohort) -> dict[str, Any]:
         "table1": table1(study, cohort),
         "endpoints": {eid: endpoint_results(study, cohort, eid) for eid in study.endpoints},
     }
+    if study.analysis.qc:
+        from .lifelines_qc import lifelines_check  # imports lifelines only when the check runs
+
+        results["qc"] = lifelines_check(cohort, results)
+    return results

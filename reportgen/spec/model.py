@@ -257,6 +257,9 @@ class Analysis(_Model):
     """Which analyses run, and how."""
 
     alpha: float = Field(0.05, gt=0, lt=0.5, description="Two-sided significance level")
+    qc: bool = Field(
+        True, description="Recompute KM, log-rank and the group HR with lifelines and record the differences"
+    )
     km: KMOptions = Field(default_factory=KMOptions)
     tests: TestOptions = Field(default_factory=TestOptions)
     cox: CoxOptions = Field(default_factory=CoxOptions)

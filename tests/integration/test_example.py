@@ -187,3 +187,12 @@ def test_spec_reference_is_up_to_date():
     assert (ROOT / "docs" / "spec.md").read_text(encoding="utf-8") == markdown(), (
         "regenerate with: python -m reportgen.spec.docs > docs/spec.md"
     )
+
+
+def test_lifelines_double_programming_check(results: dict, text: str):
+    qc = results["qc"]
+    assert qc["performed"] and qc["method"].startswith("lifelines ")
+    for ep in qc["endpoints"].values():
+        assert ep["km_survival_max_abs_diff"] < 1e-12 and ep["logrank_statistic_abs_diff"] < 1e-9
+        assert ep["group_log_hr_abs_diff"] < 1e-5
+    assert qc["agrees"] and "recomputed with lifelines" in text and "all agree within 1e-05" in text
