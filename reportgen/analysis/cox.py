@@ -150,6 +150,50 @@ def _test(t: tuple[float, float, float]) -> dict[str, float]:
     return {"statistic": float(t[0]), "df": int(t[1]), "p": float(t[2])}
 
 
+def model_header(terms: list[str], n: int, n_events: int, n_excluded: int, parameters: int) -> dict[str, Any]:
+    """The counts every model result starts with (in memory or at scale)."""
+    return {
+        "terms_requested": terms,
+        "n": n,
+        "events": n_events,
+        "n_excluded_missing": n_excluded,
+        "parameters": int(parameters),
+        "events_per_parameter": (n_events / parameters) if parameters else None,
+    }
+
+
+def no_event_model(header: dict[str, Any], columns: list[Column]) -> dict[str, Any]:
+    """A model result without events: every term not estimable, no tests."""
+    rows = [
+        {
+            "variable": c.variable,
+            "label": c.label,
+            "level": c.level,
+            "level_label": c.level_label,
+            "reference": c.reference,
+            "reference_label": c.reference_label,
+            "coef": None,
+            "se": None,
+            "hr": None,
+            "ci": [None, None],
+            "p": None,
+            "not_estimable": "no events",
+        }
+        for c in columns
+    ]
+    return {
+        **header,
+        "terms": rows,
+        "converged": False,
+        "concordance": None,
+        "concordance_se": None,
+        "lr_test": None,
+        "wald_test": None,
+        "score_test": None,
+        "ph_test": None,
+    }
+
+
 def fit_model(
     study: Study,
     cohort: Cohort,
@@ -173,43 +217,9 @@ def fit_model(
         time, event = ep.time[design.complete], ep.event[design.complete]
     st = strata[design.complete] if strata is not None else None
     n_events = int(event.sum())
-    base: dict[str, Any] = {
-        "terms_requested": terms,
-        "n": int(design.complete.sum()),
-        "events": n_events,
-        "n_excluded_missing": int((~design.complete).sum()),
-        "parameters": int(design.X.shape[1]),
-        "events_per_parameter": (n_events / design.X.shape[1]) if design.X.shape[1] else None,
-    }
+    base = model_header(terms, int(design.complete.sum()), n_events, int((~design.complete).sum()), design.X.shape[1])
     if n_events == 0:
-        rows = [
-            {
-                "variable": c.variable,
-                "label": c.label,
-                "level": c.level,
-                "level_label": c.level_label,
-                "reference": c.reference,
-                "reference_label": c.reference_label,
-                "coef": None,
-                "se": None,
-                "hr": None,
-                "ci": [None, None],
-                "p": None,
-                "not_estimable": "no events",
-            }
-            for c in design.columns
-        ]
-        return {
-            **base,
-            "terms": rows,
-            "converged": False,
-            "concordance": None,
-            "concordance_se": None,
-            "lr_test": None,
-            "wald_test": None,
-            "score_test": None,
-            "ph_test": None,
-        }
+        return no_event_model(base, design.columns)
     fit = fit_cox(
         time, event, design.X, strata=st, ties=study.analysis.cox.ties, concordance=concordance, risk_sets=risk_sets
     )

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..analysis.cox import PH_METHOD, Column, Design, _term_rows, _test
+from ..analysis.cox import PH_METHOD, Column, Design, _term_rows, _test, model_header, no_event_model
 from ..analysis.km import curve_summary
 from ..analysis.subgroups import LR_METHOD, _adjusters, _not_estimable
 from ..spec.model import Study
@@ -117,43 +117,9 @@ def fit_model_scaled(
     prepared = prepare_model(cohort, model)
     n_events = prepared.n_events
     p = len(factors)
-    out: dict[str, Any] = {
-        "terms_requested": terms,
-        "n": prepared.n,
-        "events": n_events,
-        "n_excluded_missing": prepared.n_base - prepared.n,
-        "parameters": p,
-        "events_per_parameter": (n_events / p) if p else None,
-    }
+    out = model_header(terms, prepared.n, n_events, prepared.n_base - prepared.n, p)
     if n_events == 0:
-        rows = [
-            {
-                "variable": c.variable,
-                "label": c.label,
-                "level": c.level,
-                "level_label": c.level_label,
-                "reference": c.reference,
-                "reference_label": c.reference_label,
-                "coef": None,
-                "se": None,
-                "hr": None,
-                "ci": [None, None],
-                "p": None,
-                "not_estimable": "no events",
-            }
-            for c in design.columns
-        ]
-        return {
-            **out,
-            "terms": rows,
-            "converged": False,
-            "concordance": None,
-            "concordance_se": None,
-            "lr_test": None,
-            "wald_test": None,
-            "score_test": None,
-            "ph_test": None,
-        }
+        return no_event_model(out, design.columns)
     fit = fit_cox_scaled(cohort, prepared)
     estimable = [j for j in range(p) if j not in fit.not_estimable]
     ph = None

@@ -119,6 +119,17 @@ def results_scaled(study: Study, cohort: ScaledCohort, progress: Progress = _qui
         },
         "table1": t1,
         "endpoints": endpoints,
+        **(
+            {
+                "qc": {
+                    "method": "lifelines",
+                    "performed": False,
+                    "reason": "not run on the distributed path (the data are never loaded on one machine)",
+                }
+            }
+            if study.analysis.qc
+            else {}
+        ),
     }
 
 

@@ -50,7 +50,7 @@ def compare(mem: Any, scaled: Any, path: str = "", rtol: float = 1e-6) -> list[s
             return [f"{path}: {type(scaled).__name__} instead of a mapping"]
         for key in sorted(set(mem) | set(scaled)):
             where = f"{path}.{key}"
-            if where in (".software", ".input", ".compute") or key in ONLY_AT_SCALE:
+            if where in (".software", ".input", ".compute", ".qc") or key in ONLY_AT_SCALE:
                 continue
             if key not in scaled or key not in mem:
                 out.append(f"{where}: only in {'the in-memory' if key in mem else 'the scaled'} results")
